@@ -1,0 +1,301 @@
+"""Load labeled reply files and reject bad data with a message naming the file and line.
+
+Training reads its data only through `load_labeled`, so a typo in a label, an empty reply, a conflicting
+duplicate or a test row that near-copies a training row stops training before a model is built.
+Run `python -m griefguard.dataset data/` to check a data folder and print its counts table.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from griefguard.errors import DataError
+
+__all__ = [
+    "HARD_KINDS",
+    "KINDS",
+    "LABELS",
+    "Example",
+    "LabeledData",
+    "counts_table",
+    "find_problems",
+    "load_labeled",
+    "near_duplicates",
+]
+
+LABELS = ("critical", "supportive")  # index 0 is the positive class: what gets flagged
+KINDS = ("plain", "defends", "polite_critical", "sarcasm", "negation", "short", "mixed")
+HARD_KINDS = KINDS[1:]
+NEAR_DUPLICATE_JACCARD = 0.8  # word-3-gram Jaccard similarity at which two replies count as copies
+
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labeled reply and where it came from."""
+
+    text: str
+    label: str
+    line: int
+    context: str = ""
+    kind: str = ""
+
+
+@dataclass
+class LabeledData:
+    """The validated rows of one labeled file."""
+
+    path: Path
+    examples: list[Example]
+    sha256: str
+    columns: list[str] = field(default_factory=list)
+
+    @property
+    def texts(self) -> list[str]:
+        return [e.text for e in self.examples]
+
+    @property
+    def y(self) -> list[int]:
+        """1 for critical, 0 for supportive."""
+        return [int(e.label == "critical") for e in self.examples]
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+
+def _decode(path: Path, raw: bytes) -> str:
+    if b"\x00" in raw[:65536]:
+        raise DataError(f"{path}: looks like a binary file, not CSV text")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataError(
+            f"{path}:{line}: not valid UTF-8 (byte {raw[exc.start]:#04x}); save the file as UTF-8"
+        ) from None
+
+
+def _key(text: str) -> str:
+    """Text with case and whitespace folded: two replies with the same key are the same reply."""
+    return " ".join(text.casefold().split())
+
+
+def load_labeled(
+    path: str | Path,
+    text_column: str = "text",
+    label_column: str = "label",
+    *,
+    check: bool = True,
+) -> LabeledData:
+    """Read a labeled CSV (UTF-8, header row). Raises DataError naming file and line on the first problem.
+
+    Required columns are the text and label columns; `context` and `kind` are read when present, and a
+    `kind` must be one of KINDS. With `check=False` rows are read but duplicates are not looked for
+    (for reporting every problem with `find_problems`).
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, expected a CSV file") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
+    content = _decode(path, raw)
+    if not content.strip():
+        raise DataError(f"{path}: file is empty")
+    reader = csv.reader(io.StringIO(content, newline=""))
+    try:
+        header = next(reader)
+    except csv.Error as exc:
+        raise DataError(f"{path}:1: cannot parse CSV header ({exc})") from None
+    header = [h.strip() for h in header]
+    missing = [c for c in (text_column, label_column) if c not in header]
+    if missing:
+        raise DataError(
+            f"{path}:1: missing column {', '.join(repr(m) for m in missing)}; "
+            f"the file has {', '.join(header) or 'no columns'}"
+        )
+    col = {name: header.index(name) for name in header}
+    examples: list[Example] = []
+    line = reader.line_num + 1
+    try:
+        for row in reader:
+            start, line = line, reader.line_num + 1
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            if len(row) != len(header):
+                raise DataError(f"{path}:{start}: expected {len(header)} fields, found {len(row)} (check quoting)")
+            text = row[col[text_column]]
+            label = row[col[label_column]].strip()
+            kind = row[col["kind"]].strip() if "kind" in col else ""
+            context = row[col["context"]].strip() if "context" in col else ""
+            if not text.strip():
+                raise DataError(f"{path}:{start}: empty text")
+            if label not in LABELS:
+                raise DataError(f"{path}:{start}: unknown label {label!r} (expected critical or supportive)")
+            if "kind" in col and kind not in KINDS:
+                raise DataError(f"{path}:{start}: unknown kind {kind!r} (expected one of {', '.join(KINDS)})")
+            examples.append(Example(text=text, label=label, line=start, context=context, kind=kind))
+    except csv.Error as exc:
+        raise DataError(f"{path}:{line}: cannot parse CSV ({exc})") from None
+    if not examples:
+        raise DataError(f"{path}: no rows after the header")
+    data = LabeledData(path=path, examples=examples, sha256=hashlib.sha256(raw).hexdigest(), columns=header)
+    if check:
+        problems = find_problems([data])
+        if problems:
+            more = f" (+{len(problems) - 1} more problems)" if len(problems) > 1 else ""
+            raise DataError(problems[0] + more)
+    return data
+
+
+def _exact_problems(data: LabeledData) -> list[str]:
+    problems = []
+    first: dict[str, Example] = {}
+    for ex in data.examples:
+        key = _key(ex.text)
+        seen = first.get(key)
+        if seen is None:
+            first[key] = ex
+        elif seen.label != ex.label:
+            problems.append(
+                f"{data.path}:{ex.line}: same text as line {seen.line} but labeled {ex.label} there {seen.label}"
+            )
+        else:
+            problems.append(f"{data.path}:{ex.line}: duplicate of line {seen.line}")
+    return problems
+
+
+def _trigrams(text: str) -> frozenset[tuple[str, ...]]:
+    words = _WORD.findall(text.casefold())
+    return frozenset(tuple(words[i : i + 3]) for i in range(len(words) - 2))
+
+
+def near_duplicates(
+    datasets: Sequence[LabeledData], threshold: float = NEAR_DUPLICATE_JACCARD
+) -> list[tuple[tuple[int, int], tuple[int, int], float]]:
+    """Pairs of rows, across and within datasets, whose word-3-gram Jaccard similarity is >= threshold.
+
+    Returns ((dataset index, row index), (dataset index, row index), similarity), earlier row first.
+    Replies of fewer than three words have no 3-grams and are covered by the exact-duplicate check.
+    Candidate pairs come from an inverted index, so this stays fast on tens of thousands of rows.
+    """
+    postings: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    refs: list[tuple[int, int]] = []
+    grams: list[frozenset[tuple[str, ...]]] = []
+    pairs = []
+    for d, data in enumerate(datasets):
+        for r, ex in enumerate(data.examples):
+            g = _trigrams(ex.text)
+            if not g:
+                continue
+            me = len(refs)
+            shared: Counter[int] = Counter()
+            for gram in g:
+                shared.update(postings[gram])
+            for other, overlap in shared.items():
+                sim = overlap / (len(g) + len(grams[other]) - overlap)
+                if sim >= threshold and _key(ex.text) != _key(datasets[refs[other][0]].examples[refs[other][1]].text):
+                    pairs.append((refs[other], (d, r), sim))
+            for gram in g:
+                postings[gram].append(me)
+            refs.append((d, r))
+            grams.append(g)
+    return pairs
+
+
+def find_problems(datasets: Sequence[LabeledData]) -> list[str]:
+    """Every duplicate, conflicting duplicate and near-duplicate within and between the given files.
+
+    Exact duplicates across files are reported too: a test reply that is also a training reply measures
+    memory, not skill.
+    """
+    problems: list[str] = []
+    for data in datasets:
+        problems.extend(_exact_problems(data))
+    first: dict[str, tuple[LabeledData, Example]] = {}
+    for data in datasets:
+        local: set[str] = set()
+        for ex in data.examples:
+            key = _key(ex.text)
+            if key in local:
+                continue
+            local.add(key)
+            if key in first:
+                other, seen = first[key]
+                problems.append(f"{data.path}:{ex.line}: same text as {other.path}:{seen.line}")
+            else:
+                first[key] = (data, ex)
+    for (d1, r1), (d2, r2), sim in near_duplicates(datasets):
+        a, b = datasets[d1], datasets[d2]
+        problems.append(
+            f"{b.path}:{b.examples[r2].line}: near-duplicate of {a.path}:{a.examples[r1].line} "
+            f"(word-3-gram Jaccard {sim:.2f})"
+        )
+    return problems
+
+
+def counts_table(datasets: Sequence[LabeledData]) -> str:
+    """A Markdown table of rows per label, kind and context for each file (the datasheet's table)."""
+    names = [d.path.name for d in datasets]
+    lines = ["| group | value | " + " | ".join(names) + " |", "|---|---|" + "---:|" * len(names)]
+
+    def add(group: str, values: list[str], getter) -> None:  # type: ignore[no-untyped-def]
+        counts = [Counter(getter(e) for e in d.examples) for d in datasets]
+        for v in values:
+            cells = []
+            for c, d in zip(counts, datasets, strict=True):
+                cells.append(f"{c[v]} ({c[v] / len(d):.0%})")
+            lines.append(f"| {group} | {v} | " + " | ".join(cells) + " |")
+
+    lines.append("| total | rows | " + " | ".join(str(len(d)) for d in datasets) + " |")
+    add("label", list(LABELS), lambda e: e.label)
+    kinds = [k for k in KINDS if any(e.kind == k for d in datasets for e in d.examples)]
+    add("kind", kinds, lambda e: e.kind)
+    hard = [sum(e.kind in HARD_KINDS for e in d.examples) for d in datasets]
+    lines.append(
+        "| kind | any hard case | "
+        + " | ".join(f"{h} ({h / len(d):.0%})" for h, d in zip(hard, datasets, strict=True))
+        + " |"
+    )
+    contexts = sorted({e.context for d in datasets for e in d.examples if e.context})
+    add("context", contexts, lambda e: e.context)
+    return "\n".join(lines)
+
+
+def _main(argv: list[str]) -> int:
+    """`python -m griefguard.dataset [DIR | FILE ...]`: validate labeled files and print their counts."""
+    args = argv or ["data"]
+    paths: list[Path] = []
+    for a in args:
+        p = Path(a)
+        paths.extend([p / "train.csv", p / "test.csv"] if p.is_dir() else [p])
+    try:
+        datasets = [load_labeled(p, check=False) for p in paths]
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    problems = find_problems(datasets)
+    print(counts_table(datasets))
+    if problems:
+        for p in problems:
+            print(f"error: {p}", file=sys.stderr)
+        print(f"{len(problems)} problems found", file=sys.stderr)
+        return 2
+    print(f"\nOK: {sum(len(d) for d in datasets)} rows in {len(datasets)} files pass every check", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
