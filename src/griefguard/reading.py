@@ -1,0 +1,236 @@
+"""Read replies from text files, CSV, JSON Lines and standard input, one record at a time.
+
+Every input is checked before any reply is read (missing, directory, unreadable, binary, empty, CSV without
+the text column), so a bad file stops the run before output starts. While reading, invalid UTF-8 is
+decoded with replacement characters and counted (the record is kept), and records that cannot be scored
+(a malformed JSON line, an empty text cell) become counted, reported skips.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from griefguard.errors import InputError
+
+__all__ = ["Record", "Skip", "InputFile", "open_inputs", "read_records", "input_format", "STDIN"]
+
+STDIN = "-"
+FORMATS = ("text", "csv", "tsv", "jsonl")
+_DELIMITERS = {"csv": ",", "tsv": "\t"}
+_SNIFF_BYTES = 8192
+csv.field_size_limit(1 << 24)  # replies can be long; the default 128 KiB limit would reject a long statement
+
+
+@dataclass
+class Record:
+    """One reply to score; `fields` holds a CSV row's or JSON object's other fields, to carry into the output."""
+
+    source: str
+    line: int
+    text: str
+    fields: dict[str, Any] | None = None
+
+
+@dataclass
+class Skip:
+    """An input record that cannot be scored, with the reason (it is counted and reported, never silently lost)."""
+
+    source: str
+    line: int
+    reason: str
+
+
+@dataclass
+class InputFile:
+    """A checked input: its display name, format, and (for CSV/TSV) header; `bad_utf8_lines` counts repairs."""
+
+    name: str
+    path: Path | None  # None for standard input
+    format: str
+    header: list[str] = field(default_factory=list)
+    bad_utf8_lines: int = 0
+    bytes_read: int = 0
+
+
+def input_format(name: str, override: str | None = None) -> str:
+    """The format of an input: the override if given, else by extension (.csv, .tsv, .jsonl/.ndjson, else text)."""
+    if override:
+        return override
+    suffix = Path(name).suffix.lower()
+    return {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(suffix, "text")
+
+
+def _open_binary(source: InputFile) -> IO[bytes]:
+    if source.path is None:
+        return sys.stdin.buffer
+    return open(source.path, "rb")  # closed by read_records
+
+
+def _decoded_lines(source: InputFile, stream: IO[bytes]) -> Iterator[str]:
+    """Lines of a binary stream as text; undecodable bytes become U+FFFD and are counted per line."""
+    for index, raw in enumerate(stream):
+        source.bytes_read += len(raw)
+        if index == 0 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            source.bad_utf8_lines += 1
+            yield raw.decode("utf-8", errors="replace")
+
+
+def _check_path(name: str) -> Path:
+    path = Path(name)
+    if not path.exists():
+        raise InputError(f"{name}: no such file")
+    if path.is_dir():
+        raise InputError(f"{name}: is a directory, expected a file of replies")
+    return path
+
+
+def _check_header(source: InputFile, row: list[str], text_column: str) -> list[str]:
+    header = [h.strip() for h in row]
+    if text_column not in header:
+        raise InputError(
+            f"{source.name}: no {text_column!r} column; it has: {', '.join(header) or 'no columns'} "
+            "(choose one with --text-column)"
+        )
+    return header
+
+
+def _sniff(name: str, head: bytes) -> None:
+    if not head.strip():
+        raise InputError(f"{name}: empty input, no replies to score")
+    if b"\x00" in head:
+        raise InputError(f"{name}: looks like a binary file, not text (it contains NUL bytes)")
+
+
+def open_inputs(
+    names: list[str], format_override: str | None = None, text_column: str = "text", whole_file: bool = False
+) -> list[InputFile]:
+    """Check every input before reading any: exists, is a readable non-empty text file, has the text column."""
+    if not names:
+        raise InputError("no input files given (use - for standard input)")
+    if names.count(STDIN) > 1:
+        raise InputError("standard input (-) can be read only once")
+    inputs = []
+    for name in names:
+        fmt = "text" if whole_file else input_format(name, format_override)
+        if name == STDIN:
+            # Look without consuming: peek() returns what is buffered (empty only at end of input).
+            # The CSV header of standard input is checked when it is read.
+            stdin = sys.stdin.buffer
+            head = stdin.peek(_SNIFF_BYTES) if hasattr(stdin, "peek") else b"?"
+            _sniff("<stdin>", head)
+            inputs.append(InputFile(name="<stdin>", path=None, format=fmt))
+            continue
+        path = _check_path(name)
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(_SNIFF_BYTES)
+                if fmt in ("csv", "tsv"):
+                    header_line = head.split(b"\n", 1)[0] if b"\n" in head else head + handle.readline()
+        except PermissionError:
+            raise InputError(f"{name}: permission denied") from None
+        except OSError as exc:
+            raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
+        _sniff(name, head)
+        source = InputFile(name=name, path=path, format=fmt)
+        if fmt in ("csv", "tsv"):
+            decoded = header_line.decode("utf-8-sig", errors="replace")
+            source.header = _check_header(
+                source, next(csv.reader([decoded], delimiter=_DELIMITERS[fmt]), []), text_column
+            )
+        inputs.append(source)
+    return inputs
+
+
+def _text_records(source: InputFile, stream: IO[bytes]) -> Iterator[Record | Skip]:
+    for number, line in enumerate(_decoded_lines(source, stream), start=1):
+        text = line.rstrip("\r\n")
+        if text.strip():
+            yield Record(source.name, number, text)
+
+
+def _whole_file(source: InputFile, stream: IO[bytes]) -> Iterator[Record | Skip]:
+    text = "".join(_decoded_lines(source, stream)).strip()
+    if text:
+        yield Record(source.name, 1, text)
+    else:
+        yield Skip(source.name, 1, "empty file")
+
+
+def _csv_records(source: InputFile, stream: IO[bytes], text_column: str) -> Iterator[Record | Skip]:
+    lines = _decoded_lines(source, stream)
+    reader = csv.reader(lines, delimiter=_DELIMITERS[source.format])
+    header: list[str] | None = None
+    start = 1
+    try:
+        for row in reader:
+            if header is None:
+                header = _check_header(source, row, text_column)
+                start = reader.line_num + 1
+                continue
+            line, start = start, reader.line_num + 1
+            if not row or all(not c.strip() for c in row):
+                continue
+            fields = dict(zip(header, row, strict=False))
+            if len(row) != len(header):
+                yield Skip(source.name, line, f"expected {len(header)} fields, found {len(row)}")
+                continue
+            text = fields.pop(text_column, "")
+            if not text.strip():
+                yield Skip(source.name, line, f"empty {text_column!r}")
+                continue
+            yield Record(source.name, line, text, fields)
+    except csv.Error as exc:
+        yield Skip(source.name, start, f"unparseable CSV, rest of file skipped ({exc})")
+
+
+def _jsonl_records(source: InputFile, stream: IO[bytes], text_column: str) -> Iterator[Record | Skip]:
+    for number, line in enumerate(_decoded_lines(source, stream), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield Skip(source.name, number, f"malformed JSON ({exc.msg} at column {exc.colno})")
+            continue
+        if not isinstance(obj, dict):
+            yield Skip(source.name, number, "not a JSON object")
+            continue
+        text = obj.pop(text_column, None)
+        if not isinstance(text, str):
+            what = "missing" if text is None else f"a {type(text).__name__}, not a string"
+            yield Skip(source.name, number, f"field {text_column!r} is {what} (fields: {', '.join(obj) or 'none'})")
+            continue
+        if not text.strip():
+            yield Skip(source.name, number, f"empty {text_column!r}")
+            continue
+        yield Record(source.name, number, text, obj)
+
+
+def read_records(
+    inputs: list[InputFile], text_column: str = "text", whole_file: bool = False
+) -> Iterator[Record | Skip]:
+    """Yield every record of every input in order; a Skip stands in for each record that cannot be scored."""
+    for source in inputs:
+        stream = _open_binary(source)
+        try:
+            if whole_file:
+                yield from _whole_file(source, stream)
+            elif source.format in ("csv", "tsv"):
+                yield from _csv_records(source, stream, text_column)
+            elif source.format == "jsonl":
+                yield from _jsonl_records(source, stream, text_column)
+            else:
+                yield from _text_records(source, stream)
+        finally:
+            if source.path is not None:
+                stream.close()
