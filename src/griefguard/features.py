@@ -1,30 +1,27 @@
-"""Turn text into the word and character n-gram features the model counts.
+"""Turn reply text into the word and character n-gram features the model counts.
 
-Training hands `Analyzer` objects to scikit-learn's vectorizers, and the scorer calls the same
-objects directly, so both see exactly the same features for the same text.
+Training hands `Analyzer` objects to scikit-learn's vectorizers, and the scorer uses the same functions,
+so both see exactly the same features for the same text.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from griefguard.normalize import normalize
+from griefguard.normalize import split_tokens, tokens
 
-__all__ = ["NORMALIZERS", "Analyzer", "char_ngrams", "tokenize", "word_ngrams"]
+__all__ = ["TOKENIZERS", "Analyzer", "char_ngrams", "word_ngrams"]
 
-# Words (with inner apostrophes, so "isn't" stays one token), numbers, and single symbols or emoji.
-_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[^\w\s.,;:'\"()\[\]-]")
 
-NORMALIZERS = {
-    "full": normalize,  # the obfuscation-resistant normaliser
-    "lower": str.lower,  # plain lower-casing, kept as a baseline for model selection
+def _lower_tokens(text: str) -> list[str]:
+    return split_tokens(text.lower())
+
+
+TOKENIZERS: dict[str, Callable[[str], list[str]]] = {
+    "full": tokens,  # the obfuscation-resistant normaliser
+    "lower": _lower_tokens,  # plain lower-casing, kept as a baseline for model selection
 }
-
-
-def tokenize(text: str) -> list[str]:
-    """Split text into word, number and emoji/symbol tokens (punctuation is dropped)."""
-    return _TOKEN.findall(text)
 
 
 def word_ngrams(tokens: list[str], min_n: int = 1, max_n: int = 2) -> list[str]:
@@ -54,7 +51,7 @@ def char_ngrams(tokens: list[str], min_n: int = 2, max_n: int = 5) -> list[str]:
 
 @dataclass(frozen=True)
 class Analyzer:
-    """Callable text -> features: normalise, tokenize, then word or char n-grams.
+    """Callable text -> features: normalise into tokens, then word or char n-grams.
 
     Plain data (strings and ints), so it pickles and exports without scikit-learn.
     """
@@ -62,16 +59,16 @@ class Analyzer:
     kind: str = "word"  # "word" or "char"
     min_n: int = 1
     max_n: int = 2
-    normalizer: str = "full"  # a key of NORMALIZERS
+    normalizer: str = "full"  # a key of TOKENIZERS
 
     def __post_init__(self) -> None:
         if self.kind not in ("word", "char"):
             raise ValueError(f"unknown analyzer kind {self.kind!r}")
-        if self.normalizer not in NORMALIZERS:
+        if self.normalizer not in TOKENIZERS:
             raise ValueError(f"unknown normalizer {self.normalizer!r}")
 
     def __call__(self, text: str) -> list[str]:
-        return self.from_tokens(tokenize(NORMALIZERS[self.normalizer](text)))
+        return self.from_tokens(TOKENIZERS[self.normalizer](text))
 
     def from_tokens(self, tokens: list[str]) -> list[str]:
         """Features from already-normalised tokens (lets the scorer normalise once for all blocks)."""

@@ -11,16 +11,17 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice, repeat
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from griefguard.features import NORMALIZERS, Analyzer, tokenize
+from griefguard.features import TOKENIZERS, Analyzer
 from griefguard.model_file import default_model_path, load_model_data
+from griefguard.normalize import canonical_token, fold_many, join_spaced_letters, split_tokens_many
 
 __all__ = ["Explanation", "Prediction", "Scorer", "load_scorer", "split_sentences"]
 
@@ -74,19 +75,28 @@ class _Block:
         self.sublinear_tf = bool(spec["sublinear_tf"])
         if not (len(self.vocabulary) == len(self.idf) == len(self.coef)):
             raise ValueError("vocabulary, idf and coef sizes differ")
+        self.canonical = canonical_token if self.analyzer.normalizer == "full" else str
 
     def indices(self, tokens: list[str]) -> list[int]:
+        """Feature indices of one document's n-grams that are in the vocabulary (with repeats)."""
         get = self.vocabulary.get
         return [i for g in self.analyzer.from_tokens(tokens) if (i := get(g)) is not None]
 
-    def decision(self, docs: list[list[int]]) -> np.ndarray:
-        """Each document's contribution to the log-odds: coef . l2normalise(tf * idf)."""
-        n_docs = len(docs)
-        lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=n_docs)
-        if lengths.sum() == 0:
-            return np.zeros(n_docs)
+    def features(self, token_lists: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+        """(document, feature) pairs, one per n-gram occurrence found in the vocabulary.
+
+        `token_lists` are split tokens before `canonical_token` (the scorer's batch form).
+        """
+        canonical = self.canonical
+        docs = [self.indices([canonical(t) for t in tokens]) for tokens in token_lists]
+        lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
         features = np.fromiter((i for d in docs for i in d), dtype=np.int64, count=int(lengths.sum()))
-        doc_ids = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+        return np.repeat(np.arange(len(docs), dtype=np.int64), lengths), features
+
+    def decision(self, n_docs: int, doc_ids: np.ndarray, features: np.ndarray) -> np.ndarray:
+        """Each document's contribution to the log-odds: coef . l2normalise(tf * idf)."""
+        if len(features) == 0:
+            return np.zeros(n_docs)
         keys, counts = np.unique(doc_ids * len(self.idf) + features, return_counts=True)
         doc_of, feature_of = np.divmod(keys, len(self.idf))
         tf = counts.astype(np.float64)
@@ -107,12 +117,125 @@ class _Block:
         return {j: float(self.coef[j] * w / norm) for j, w in weights.items()}
 
 
+class _WordBlock(_Block):
+    """A word n-gram block whose lookups run over a whole batch at once with numpy.
+
+    Every token that occurs in the vocabulary gets a small id; an n-gram is then the integer
+    sum(id_k * base**k), looked up in a dict of integers. This finds exactly the n-grams the analyzer would
+    produce, without building their strings.
+    """
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        super().__init__(spec)
+        self.token_ids: dict[str, int] = {}
+        for gram in self.vocabulary:
+            for token in gram.split(" "):
+                self.token_ids.setdefault(token, len(self.token_ids) + 1)  # 0 means "not in any n-gram"
+        self.lookup = _TokenIds(self.token_ids, self.canonical)
+        self.base = len(self.token_ids) + 1
+        if self.base**self.analyzer.max_n >= 2**62:
+            raise ValueError("word vocabulary too large for integer n-gram keys")
+        self.unigram = np.full(self.base, -1, dtype=np.int64)
+        grams: dict[int, tuple[list[int], list[int]]] = {}
+        for gram, index in self.vocabulary.items():
+            parts = gram.split(" ")
+            if len(parts) == 1:
+                self.unigram[self.token_ids[gram]] = index
+            else:
+                keys, indices = grams.setdefault(len(parts), ([], []))
+                keys.append(self._key([self.token_ids[t] for t in parts]))
+                indices.append(index)
+        self.ngrams: dict[int, dict[int, int]] = {n: dict(zip(k, i, strict=True)) for n, (k, i) in grams.items()}
+
+    def _key(self, ids: list[int]) -> int:
+        key = 0
+        for i in ids:
+            key = key * self.base + i
+        return key
+
+    def features(self, token_lists: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+        lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
+        ids = np.fromiter(
+            map(self.lookup.__getitem__, chain.from_iterable(token_lists)), dtype=np.int64, count=int(lengths.sum())
+        )
+        doc_of = np.repeat(np.arange(len(token_lists), dtype=np.int64), lengths)
+        found_docs, found_features = [], []
+        if self.analyzer.min_n <= 1:
+            feature = self.unigram[ids]
+            hit = feature >= 0
+            found_docs.append(doc_of[hit])
+            found_features.append(feature[hit])
+        for n in range(max(2, self.analyzer.min_n), self.analyzer.max_n + 1):
+            if n not in self.ngrams or len(ids) < n:
+                continue
+            span = len(ids) - n + 1
+            ok = doc_of[:span] == doc_of[n - 1 :]
+            key = np.zeros(span, dtype=np.int64)
+            for k in range(n):
+                part = ids[k : k + span]
+                ok &= part > 0
+                key = key * self.base + part
+            candidates = np.flatnonzero(ok)
+            found = np.fromiter(
+                map(self.ngrams[n].get, key[candidates].tolist(), repeat(-1)), dtype=np.int64, count=len(candidates)
+            )
+            hit = found >= 0
+            found_docs.append(doc_of[candidates[hit]])
+            found_features.append(found[hit])
+        if not found_docs:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.concatenate(found_docs), np.concatenate(found_features)
+
+
+class _TokenIds(dict[str, int]):
+    """Split token -> id of its canonical form in a word vocabulary (0 if absent), filled as tokens are met.
+
+    Only ever maps a token to the same value, so sharing it between threads is safe; it stops growing at
+    CACHE_LIMIT tokens, so memory stays bounded on an endless stream.
+    """
+
+    CACHE_LIMIT = 200_000
+
+    def __init__(self, known: dict[str, int], canonical: Callable[[str], str]) -> None:
+        super().__init__()
+        self.known = known
+        self.canonical = canonical
+
+    def __missing__(self, token: str) -> int:
+        value = self.known.get(self.canonical(token), 0)
+        if len(self) < self.CACHE_LIMIT:
+            self[token] = value
+        return value
+
+
+def _split_batch(texts: list[str], normalizer: str) -> list[list[str]]:
+    """Split tokens of a batch before canonicalisation: what `normalize.tokens` computes, minus its last step."""
+    if normalizer != "full":
+        return split_tokens_many([" ".join(t.lower().split()) for t in texts])
+    token_lists = split_tokens_many(fold_many(texts))
+    # Spaced-out letters ("f a k e") are rare: find documents with four single-character tokens in a row.
+    lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
+    flat_len = np.fromiter(map(len, chain.from_iterable(token_lists)), dtype=np.int64, count=int(lengths.sum()))
+    if len(flat_len) >= 4:
+        single = flat_len == 1
+        run = single[:-3] & single[1:-2] & single[2:-1] & single[3:]
+        if run.any():
+            doc_of = np.repeat(np.arange(len(token_lists)), lengths)
+            for d in np.unique(doc_of[np.flatnonzero(run)]).tolist():
+                token_lists[d] = join_spaced_letters(token_lists[d])
+    return token_lists
+
+
+def _make_block(spec: dict[str, Any]) -> _Block:
+    return _WordBlock(spec) if spec["analyzer"]["kind"] == "word" else _Block(spec)
+
+
 class Scorer:
     """A loaded griefguard model. Immutable after construction, so one instance can serve many threads."""
 
     def __init__(self, model: dict[str, Any], path: Path | None = None) -> None:
         self.path = path
-        self._blocks = [_Block(b) for b in model["blocks"]]
+        self._blocks = [_make_block(b) for b in model["blocks"]]
         self._intercept = float(model["intercept"])
         self.threshold = float(model["threshold"])
         self.sentence_weight = float(model["sentence_weight"])
@@ -120,18 +243,18 @@ class Scorer:
         normalizers = {b.analyzer.normalizer for b in self._blocks}
         if len(normalizers) != 1:
             raise ValueError("all blocks of a model must share one normalizer")
-        self._normalize = NORMALIZERS[normalizers.pop()]
+        self._normalizer = normalizers.pop()
 
     # -- whole-reply probabilities: exactly the scikit-learn pipeline's predict_proba -------------------
     def _tokens(self, text: str) -> list[str]:
-        return tokenize(self._normalize(text))
+        return TOKENIZERS[self._normalizer](text)
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         """Probability that each whole reply is critical, ignoring sentence structure."""
-        token_lists = [self._tokens(t) for t in texts]
+        token_lists = _split_batch(texts, self._normalizer)
         z = np.full(len(texts), self._intercept)
         for block in self._blocks:
-            z += block.decision([block.indices(tokens) for tokens in token_lists])
+            z += block.decision(len(texts), *block.features(token_lists))
         return 1.0 / (1.0 + np.exp(-z))
 
     # -- scores: the whole reply, raised towards its most critical sentence ----------------------------

@@ -176,9 +176,13 @@ def _fit_predict(
         vec = _vectorizer(_passthrough, params)
         train_blocks.append(vec.fit_transform([feats[i] for i in train_idx]))
         for k, docs in enumerate(predict):
-            predict_blocks[k].append(vec.transform([d[b] for d in docs]))
+            if docs:
+                predict_blocks[k].append(vec.transform([d[b] for d in docs]))
     clf = _classifier(params, random_state).fit(sparse.hstack(train_blocks, format="csr"), y[train_idx])
-    return [clf.predict_proba(sparse.hstack(blocks, format="csr"))[:, 1] for blocks in predict_blocks]
+    return [
+        clf.predict_proba(sparse.hstack(blocks, format="csr"))[:, 1] if docs else np.zeros(0)
+        for blocks, docs in zip(predict_blocks, predict, strict=True)
+    ]
 
 
 @dataclass
@@ -429,9 +433,10 @@ def save_outputs(result: TrainResult, model_path: str | Path, test: LabeledData 
     import shutil
     import tempfile
 
+    import joblib
+
     from griefguard.atomic import temporary_beside
     from griefguard.model_card import draw_pictures, render_markdown
-    from griefguard.model_file import save_model_data
 
     model_path = Path(model_path)
     folder = model_path.parent
@@ -445,8 +450,8 @@ def save_outputs(result: TrainResult, model_path: str | Path, test: LabeledData 
                 drawn = draw_pictures(test.y, scorer.score_many(test.texts), result.model["threshold"], picture_dir)
                 for pic in drawn:
                     tmp = temporary_beside(folder / pic.name)
-                    os.replace(pic, tmp)
                     staged.append((tmp, folder / pic.name))
+                    os.replace(pic, tmp)
                     pictures.append(folder / pic.name)
             finally:
                 shutil.rmtree(picture_dir, ignore_errors=True)
@@ -456,11 +461,11 @@ def save_outputs(result: TrainResult, model_path: str | Path, test: LabeledData 
         }
         for target, text in texts.items():
             tmp = temporary_beside(target)
-            tmp.write_text(text, encoding="utf-8")
             staged.append((tmp, target))
+            tmp.write_text(text, encoding="utf-8")
         tmp = temporary_beside(model_path)
-        save_model_data(result.model, tmp)
         staged.append((tmp, model_path))
+        joblib.dump(result.model, tmp)
         for tmp, target in staged:
             os.chmod(tmp, 0o644)
             os.replace(tmp, target)
