@@ -62,7 +62,7 @@ def main(
         check_writable(model)
     except OSError as exc:
         _fail(f"cannot write the model to {model}: {exc.strerror or exc}")
-    progress = None if quiet else (lambda msg: err.print(msg, highlight=False))
+    progress = None if quiet else (lambda msg: err.print(msg, highlight=False, soft_wrap=True))
     test_path = None if no_test else test
     try:
         result = run_training(

@@ -11,7 +11,6 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
-from pathlib import Path
 from typing import Any
 
 from griefguard.reading import Record, Skip
@@ -44,10 +43,29 @@ def explanation_fields(scorer: Scorer, text: str, threshold: float) -> dict[str,
     }
 
 
-def _score_texts(scorer: Scorer, texts: list[str], explain: bool, threshold: float) -> tuple[list[float], list[Any]]:
-    scores = scorer.score_many(texts, batch_size=max(1, len(texts))).tolist()
-    explanations = [explanation_fields(scorer, t, threshold) for t in texts] if explain else []
-    return scores, explanations
+@dataclass(frozen=True)
+class _Job:
+    """What to do with each batch; sent to worker processes with every batch."""
+
+    threshold: float
+    explain: bool
+    only_flagged: bool
+    encode: Callable[[dict[str, Any]], Any] | None  # e.g. the JSON Lines encoder: done where the scoring is
+
+
+def _process(scorer: Scorer, records: list[Record], job: _Job) -> tuple[list[bool], list[Any]]:
+    """Score a batch of records: whether each is flagged, and its output (None when --only-flagged drops it)."""
+    scores = scorer.score_many([r.text for r in records], batch_size=max(1, len(records))).tolist()
+    flagged = [s >= job.threshold for s in scores]
+    outputs: list[Any] = []
+    for record, score, flag in zip(records, scores, flagged, strict=True):
+        if job.only_flagged and not flag:
+            outputs.append(None)
+            continue
+        exp = explanation_fields(scorer, record.text, job.threshold) if job.explain else None
+        row = output_row(record.source, record.line, record.text, score, job.threshold, record.fields, exp)
+        outputs.append(job.encode(row) if job.encode is not None else row)
+    return flagged, outputs
 
 
 # -- worker processes ------------------------------------------------------------------------------------
@@ -59,10 +77,9 @@ def _worker_init(model_path: str) -> None:
     _worker_scorer = load_scorer(model_path)
 
 
-def _worker_score(args: tuple[list[str], bool, float]) -> tuple[list[float], list[Any]]:
+def _worker_process(args: tuple[list[Record], _Job]) -> tuple[list[bool], list[Any]]:
     assert _worker_scorer is not None
-    texts, explain, threshold = args
-    return _score_texts(_worker_scorer, texts, explain, threshold)
+    return _process(_worker_scorer, *args)
 
 
 def _batches(items: Iterable[Record | Skip], size: int) -> Iterator[list[Record | Skip]]:
@@ -71,23 +88,22 @@ def _batches(items: Iterable[Record | Skip], size: int) -> Iterator[list[Record 
         yield batch
 
 
-def _scored_batches(
-    items: Iterable[Record | Skip], scorer: Scorer, threshold: float, explain: bool, jobs: int, model_path: Path | None
-) -> Iterator[tuple[list[Record | Skip], list[float], list[Any]]]:
-    """Batches with their scores, in input order; with jobs > 1 a bounded window of batches runs in a pool."""
+def _processed_batches(
+    items: Iterable[Record | Skip], scorer: Scorer, job: _Job, jobs: int
+) -> Iterator[tuple[list[Record | Skip], list[bool], list[Any]]]:
+    """Batches with their results, in input order; with jobs > 1 a bounded window of batches runs in a pool."""
     if jobs <= 1:
         for batch in _batches(items, BATCH):
-            texts = [r.text for r in batch if isinstance(r, Record)]
-            yield batch, *_score_texts(scorer, texts, explain, threshold)
+            yield batch, *_process(scorer, [r for r in batch if isinstance(r, Record)], job)
         return
     import multiprocessing
 
     context = multiprocessing.get_context("fork" if hasattr(__import__("os"), "fork") else "spawn")
-    with context.Pool(jobs, initializer=_worker_init, initargs=(str(model_path),)) as pool:
+    with context.Pool(jobs, initializer=_worker_init, initargs=(str(scorer.path),)) as pool:
         pending: deque[tuple[list[Record | Skip], Any]] = deque()
         for batch in _batches(items, BATCH):
-            texts = [r.text for r in batch if isinstance(r, Record)]
-            pending.append((batch, pool.apply_async(_worker_score, ((texts, explain, threshold),))))
+            records = [r for r in batch if isinstance(r, Record)]
+            pending.append((batch, pool.apply_async(_worker_process, ((records, job),))))
             if len(pending) >= 2 * jobs:  # bounded: the reader never runs far ahead of the writer
                 done, result = pending.popleft()
                 yield done, *result.get()
@@ -99,19 +115,23 @@ def _scored_batches(
 def classify_records(
     items: Iterable[Record | Skip],
     scorer: Scorer,
-    write: Callable[[dict[str, Any]], None],
+    write: Callable[[Any], None],
     *,
     threshold: float | None = None,
     only_flagged: bool = False,
     explain: bool = False,
     jobs: int = 1,
+    encode: Callable[[dict[str, Any]], Any] | None = None,
     keep_skips: int = 20,
     on_batch: Callable[[], None] | None = None,
 ) -> Summary:
-    """Score every record and pass each output row to `write`, in input order; return the counts."""
-    cut = scorer.threshold if threshold is None else threshold
+    """Score every record and pass each output row to `write`, in input order; return the counts.
+
+    With `encode`, rows are encoded (in the worker processes, with jobs > 1) and `write` gets the encoded rows.
+    """
+    job = _Job(scorer.threshold if threshold is None else threshold, explain, only_flagged, encode)
     summary = Summary()
-    for batch, scores, explanations in _scored_batches(items, scorer, cut, explain, jobs, scorer.path):
+    for batch, flagged, outputs in _processed_batches(items, scorer, job, jobs):
         k = 0
         for item in batch:
             summary.read += 1
@@ -120,15 +140,11 @@ def classify_records(
                 if len(summary.skips) < keep_skips:
                     summary.skips.append(item)
                 continue
-            score = scores[k]
-            exp = explanations[k] if explain else None
-            k += 1
             summary.scored += 1
-            if score >= cut:
-                summary.flagged += 1
-            elif only_flagged:
-                continue
-            write(output_row(item.source, item.line, item.text, score, cut, item.fields, exp))
+            summary.flagged += flagged[k]
+            if outputs[k] is not None:
+                write(outputs[k])
+            k += 1
         if on_batch is not None:
             on_batch()
     return summary

@@ -155,7 +155,7 @@ def classify_cli(
     from griefguard.atomic import atomic_writer, temporary_beside
     from griefguard.classify import classify_records
     from griefguard.reading import open_inputs, read_records
-    from griefguard.writing import make_writer
+    from griefguard.writing import jsonl_line, make_writer
 
     out_format = _resolve_format(fmt, output)
     stop_stdout = False
@@ -189,17 +189,17 @@ def classify_cli(
                 stack.enter_context(progress)
             items = _stop_on_skip(read_records(inputs, text_column, whole_file), bad_lines)
 
-            def write(row: dict[str, Any]) -> None:
-                writer.write(row)
-
+            # JSON Lines rows are encoded where they are scored (in the workers, with --jobs), the rest here.
+            encode = jsonl_line if out_format == "jsonl" else None
             summary = classify_records(
                 items,
                 scorer,
-                write,
+                stream.write if encode else writer.write,
                 threshold=threshold,
                 only_flagged=only_flagged,
                 explain=explain,
                 jobs=jobs,
+                encode=encode,
                 on_batch=tick,
             )
     except GriefguardError as exc:
@@ -258,7 +258,8 @@ def info_cli(
         f"model      {scorer.path}",
         f"format     {card.get('format_version')}, created {card.get('created')}, "
         f"griefguard {card.get('versions', {}).get('griefguard')}",
-        f"threshold  {scorer.threshold:.4f}   sentence weight {scorer.sentence_weight:g}",
+        f"threshold  {scorer.threshold:.4f}   sentence rule: weight {scorer.sentence_weight:g}, "
+        f"gate {scorer.sentence_gate:g}",
         f"features   word n-grams {p.get('word_ngrams')}, char n-grams {p.get('char_ngrams')}, "
         f"normaliser {p.get('normalizer')}, C {p.get('C')}",
     ]

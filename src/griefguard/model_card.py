@@ -41,8 +41,9 @@ def render_markdown(card: dict[str, Any], pictures: Sequence[str] = ()) -> str:
         f"sublinear TF {p['sublinear_tf']}, min_df {p['min_df']}, C {p['C']}). "
         f"A reply is flagged as critical when its score is at least **{card['threshold']:.4f}**, the threshold "
         "that maximised F1 for `critical` on cross-validated predictions. "
-        f"Sentence weight {p['sentence_weight']}: how far a multi-sentence reply's score is raised towards its most "
-        "critical sentence's score.",
+        f"Sentence rule: in a reply of two or more sentences, a sentence scoring at least {p['sentence_gate']} raises "
+        f"the reply's score {p['sentence_weight']} of the way towards its own, so condolences cannot dilute one "
+        "clearly critical sentence.",
         "",
         "## Data",
         "",

@@ -20,7 +20,7 @@ FORMAT = "griefguard-model"
 FORMAT_VERSION = 1
 MODEL_ENV = "GRIEFGUARD_MODEL"
 MODEL_NAME = "griefguard.joblib"
-_REQUIRED = ("format", "format_version", "blocks", "intercept", "threshold", "sentence_weight", "card")
+_REQUIRED = ("format", "format_version", "blocks", "intercept", "threshold", "sentence_weight", "sentence_gate", "card")
 
 
 def default_model_path() -> Path:

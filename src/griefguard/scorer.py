@@ -239,6 +239,7 @@ class Scorer:
         self._intercept = float(model["intercept"])
         self.threshold = float(model["threshold"])
         self.sentence_weight = float(model["sentence_weight"])
+        self.sentence_gate = float(model["sentence_gate"])
         self.card: dict[str, Any] = dict(model["card"])
         normalizers = {b.analyzer.normalizer for b in self._blocks}
         if len(normalizers) != 1:
@@ -257,7 +258,7 @@ class Scorer:
             z += block.decision(len(texts), *block.features(token_lists))
         return 1.0 / (1.0 + np.exp(-z))
 
-    # -- scores: the whole reply, raised towards its most critical sentence ----------------------------
+    # -- scores: the whole reply, raised towards its most critical sentence when that one is clearly critical --
     def _score_batch(self, texts: list[str]) -> np.ndarray:
         whole = self.probabilities(texts)
         if self.sentence_weight == 0.0:
@@ -273,6 +274,7 @@ class Scorer:
             return whole
         worst = np.zeros(len(texts))
         np.maximum.at(worst, np.asarray(owners), self.probabilities(sentences))
+        worst[worst < self.sentence_gate] = 0.0  # only a sentence the model is sure of may raise its reply
         return whole + self.sentence_weight * np.maximum(worst - whole, 0.0)
 
     def iter_scores(self, texts: Iterable[str], batch_size: int = BATCH_SIZE) -> Iterator[float]:

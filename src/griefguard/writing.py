@@ -6,7 +6,7 @@ import csv
 import json
 from typing import IO, Any
 
-__all__ = ["OUTPUT_FORMATS", "CORE_FIELDS", "make_writer", "output_row"]
+__all__ = ["OUTPUT_FORMATS", "CORE_FIELDS", "make_writer", "output_row", "jsonl_line"]
 
 OUTPUT_FORMATS = ("table", "jsonl", "csv", "tsv")
 CORE_FIELDS = ("file", "line", "score", "label", "flagged", "text")
@@ -39,12 +39,20 @@ def output_row(
     return row
 
 
+_JSON = json.JSONEncoder(ensure_ascii=False)  # one encoder, not one per row as json.dumps(ensure_ascii=False) makes
+
+
+def jsonl_line(row: dict[str, Any]) -> str:
+    """A row as one line of JSON Lines (newline included)."""
+    return _JSON.encode(row) + "\n"
+
+
 class JsonlWriter:
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
 
     def write(self, row: dict[str, Any]) -> None:
-        self.stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self.stream.write(jsonl_line(row))
 
 
 class DelimitedWriter:

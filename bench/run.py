@@ -1,0 +1,231 @@
+"""Benchmark griefguard against alt-profanity-check (same model family) and against itself, in one run.
+
+    python bench/run.py                  # everything; writes bench/results/latest.md and prints it
+    python bench/run.py --quick          # fewer repeats and a 200,000-line large file, for a smoke test
+
+Measures (medians; ratios matter more than absolute times on a shared machine):
+1. cold start: `griefguard classify` on a one-line file vs the `profanity_check` command on one text;
+2. throughput: replies/s through the library on 100,000 replies (the corpus cycled and shuffled), vs
+   alt-profanity-check's `predict_prob`, vs our model run as a plain scikit-learn pipeline;
+3. large file: `griefguard classify --format jsonl` on a 1,000,000-line file to /dev/null, wall time and peak
+   RSS of the whole process tree, with --jobs 1 and 2;
+4. training: wall time of `python train.py` (into a temporary folder).
+The peer runs in its own virtual environment (bench/.peer-venv, created on first use with pip), so its pins
+cannot clash with ours. Linux only (peak memory is read from /proc).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+PEER_VENV = ROOT / "bench" / ".peer-venv"
+PEER_PYTHON = PEER_VENV / "bin" / "python"
+PEER_COMMAND = PEER_VENV / "bin" / "profanity_check"
+OURS = Path(sys.executable).with_name("griefguard")
+
+
+def corpus_texts() -> list[str]:
+    texts = []
+    for name in ("train.csv", "test.csv"):
+        with open(ROOT / "data" / name, encoding="utf-8", newline="") as handle:
+            texts.extend(row["text"] for row in csv.DictReader(handle))
+    return texts
+
+
+def cycled(texts: list[str], n: int, seed: int = 0) -> list[str]:
+    out = (texts * (n // len(texts) + 1))[:n]
+    random.Random(seed).shuffle(out)
+    return out
+
+
+def ensure_peer() -> None:
+    if PEER_COMMAND.exists():
+        return
+    print("creating bench/.peer-venv with alt-profanity-check (one time)...", file=sys.stderr)
+    subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
+    subprocess.run([str(PEER_PYTHON), "-m", "pip", "install", "--quiet", "alt-profanity-check"], check=True)
+
+
+def wall(cmd: list[str], **kwargs) -> float:  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs)
+    return time.perf_counter() - start
+
+
+def cold_start(repeats: int, work: Path) -> dict:
+    one = work / "one.txt"
+    one.write_text("Posting that is disgusting, she should have kept it private\n", encoding="utf-8")
+    ours, peer = [], []
+    for _ in range(repeats):  # interleaved, so both see the same machine load
+        ours.append(wall([str(OURS), "classify", str(one), "--format", "jsonl"]))
+        peer.append(wall([str(PEER_COMMAND), "Posting that is disgusting, she should have kept it private"]))
+    return {"ours": statistics.median(ours), "peer": statistics.median(peer), "runs": repeats}
+
+
+_PEER_THROUGHPUT = """
+import json, sys, time
+texts = json.load(open(sys.argv[1], encoding="utf-8"))
+from profanity_check import predict_prob
+predict_prob(texts[:100])
+best = []
+for _ in range(int(sys.argv[2])):
+    start = time.perf_counter(); predict_prob(texts); best.append(time.perf_counter() - start)
+print(json.dumps(best))
+"""
+
+
+def throughput(texts: list[str], repeats: int, work: Path) -> dict:
+    sys.path.insert(0, str(ROOT / "src"))
+    from griefguard import load_scorer
+    from griefguard.dataset import load_labeled
+    from griefguard.training import ModelParams, build_pipeline
+
+    scorer = load_scorer(ROOT / "models" / "griefguard.joblib")
+    p = scorer.card["params"]
+    params = ModelParams(
+        word=tuple(p["word_ngrams"]) if p["word_ngrams"] else None,
+        char=tuple(p["char_ngrams"]) if p["char_ngrams"] else None,
+        normalizer=p["normalizer"], sublinear_tf=p["sublinear_tf"], min_df=p["min_df"], C=p["C"],
+    )
+    train = load_labeled(ROOT / "data" / "train.csv")
+    pipeline = build_pipeline(params).fit(train.texts, train.y)
+    path = work / "texts.json"
+    path.write_text(json.dumps(texts), encoding="utf-8")
+    ours, sk = [], []
+    scorer.score_many(texts[:100])
+    for _ in range(repeats):
+        start = time.perf_counter()
+        scorer.score_many(texts)
+        ours.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        pipeline.predict_proba(texts)
+        sk.append(time.perf_counter() - start)
+    out = subprocess.run([str(PEER_PYTHON), "-c", _PEER_THROUGHPUT, str(path), str(repeats)], capture_output=True,
+                         text=True, check=True)
+    peer = json.loads(out.stdout)
+    n = len(texts)
+    return {
+        "n": n,
+        "ours": n / statistics.median(ours),
+        "peer": n / statistics.median(peer),
+        "sklearn": n / statistics.median(sk),
+    }
+
+
+def _tree_rss_kib(pid: int) -> int:
+    """Resident memory of a process and all its descendants, in KiB (Linux /proc)."""
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            with open(f"/proc/{p}/status") as handle:
+                for line in handle:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as handle:
+                    stack.extend(int(c) for c in handle.read().split())
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total
+
+
+def large_file(texts: list[str], lines: int, work: Path) -> list[dict]:
+    path = work / "large.txt"
+    with open(path, "w", encoding="utf-8") as handle:
+        for text in cycled(texts, lines, seed=1):
+            handle.write(" ".join(text.split()) + "\n")
+    results = []
+    for jobs in (1, 2):
+        cmd = [str(OURS), "classify", str(path), "--format", "jsonl", "--jobs", str(jobs), "--quiet"]
+        start = time.perf_counter()
+        with open(os.devnull, "w") as devnull:
+            proc = subprocess.Popen(cmd, stdout=devnull, stderr=subprocess.DEVNULL)
+            peak = 0
+            while proc.poll() is None:
+                peak = max(peak, _tree_rss_kib(proc.pid))
+                time.sleep(0.05)
+        elapsed = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}")
+        results.append({"jobs": jobs, "lines": lines, "seconds": elapsed, "peak_rss_mb": peak / 1024})
+    return results
+
+
+def training_time(work: Path) -> float:
+    return wall([sys.executable, str(ROOT / "train.py"), "--quiet", "--model", str(work / "model" / "m.joblib")],
+                cwd=ROOT)
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and a smaller large file")
+    args = parser.parse_args()
+    if not OURS.exists():
+        raise SystemExit(f"{OURS} not found: install griefguard in this environment first (pip install -e .)")
+    ensure_peer()
+    repeats = 3 if args.quick else 7
+    texts = corpus_texts()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        print("cold start...", file=sys.stderr)
+        cold = cold_start(repeats, work)
+        print("throughput...", file=sys.stderr)
+        thr = throughput(cycled(texts, 100_000), 3, work)
+        print("large file...", file=sys.stderr)
+        large = large_file(texts, 200_000 if args.quick else 1_000_000, work)
+        print("training...", file=sys.stderr)
+        train_s = training_time(work)
+    one, two = large
+    rows = [
+        "| measurement | griefguard | peer / baseline | ratio | target |",
+        "|---|---:|---:|---:|---|",
+        f"| cold start, one reply (median of {cold['runs']}) | {cold['ours']:.3f} s | {cold['peer']:.3f} s "
+        f"(profanity_check) | {cold['ours'] / cold['peer']:.2f}x the time | at most 0.35x |",
+        f"| throughput, {thr['n']:,} replies, one process | {thr['ours']:,.0f}/s | {thr['peer']:,.0f}/s "
+        f"(predict_prob) | {thr['ours'] / thr['peer']:.2f}x | at least 1.5x |",
+        f"| throughput vs our model as a scikit-learn pipeline | {thr['ours']:,.0f}/s | {thr['sklearn']:,.0f}/s "
+        f"(predict_proba) | {thr['ours'] / thr['sklearn']:.2f}x | - |",
+        f"| large file, {one['lines']:,} lines, --jobs 1 | {one['seconds']:.1f} s, {one['peak_rss_mb']:.0f} MB | "
+        "- | - | under 250 MB |",
+        f"| large file, {two['lines']:,} lines, --jobs 2 | {two['seconds']:.1f} s, {two['peak_rss_mb']:.0f} MB | "
+        f"- | {one['seconds'] / two['seconds']:.2f}x faster than --jobs 1 | at least 1.7x |",
+        f"| training, python train.py | {train_s:.1f} s | - | - | under 120 s |",
+    ]
+    report = "\n".join(
+        [f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine()}.", "", *rows, ""]
+    )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.md").write_text(report, encoding="utf-8")
+    print(report)
+
+
+if __name__ == "__main__":
+    main()
