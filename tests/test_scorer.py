@@ -192,3 +192,30 @@ def test_condolences_cannot_dilute_one_blaming_sentence(scorer) -> None:  # type
         "That said, she should have stopped working and rested like her doctor told her."
     )
     assert _flagged(scorer, reply)
+
+
+def _reference_scores(scorer, texts: list[str]) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """The sentence rule as the model card states it, computed the slow, obvious way."""
+    out = []
+    for text in texts:
+        whole = float(scorer.probabilities([text])[0])
+        parts = split_sentences(text)
+        worst = float(scorer.probabilities(parts).max()) if len(parts) > 1 else 0.0
+        worst = worst if worst >= scorer.sentence_gate else 0.0
+        out.append(whole + scorer.sentence_weight * max(0.0, worst - whole))
+    return np.array(out)
+
+
+def test_batch_scores_follow_the_stated_sentence_rule(scorer) -> None:  # type: ignore[no-untyped-def]
+    from conftest import DATA
+
+    from griefguard.dataset import load_labeled
+
+    texts = [*load_labeled(DATA / "test.csv").texts[:400], "f. a. k. e.", "So sorry.\x00 Fake.", "\n'quoted'. \u200bNext one!  ", "a\n\nb. c", "..."]
+    assert np.abs(scorer.score_many(texts) - _reference_scores(scorer, texts)).max() < 1e-12
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list("ab .!?…\n'\u200b\x00F4$ é❤")), max_size=30), min_size=1, max_size=6))
+def test_batch_scores_follow_the_sentence_rule_on_odd_text(texts: list[str]) -> None:
+    assert np.abs(SCORER.score_many(texts) - _reference_scores(SCORER, texts)).max() < 1e-12

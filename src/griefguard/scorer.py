@@ -32,8 +32,12 @@ _HAS_CONTENT = re.compile(r"[^\W_]|[^\x00-\x7f]")
 
 
 def split_sentences(text: str) -> list[str]:
-    """Split a reply into sentences (by end punctuation and line breaks), dropping empty pieces."""
-    return [s.strip() for s in _SENTENCE_END.split(text) if s and _HAS_CONTENT.search(s)]
+    """Split a reply into sentences (by end punctuation and line breaks), dropping empty pieces.
+
+    NUL characters are ignored (normalisation drops them too), so the scorer can use NUL to join a batch.
+    """
+    pieces = _SENTENCE_END.split(text.replace("\x00", ""))
+    return [s.strip() for s in pieces if s and _HAS_CONTENT.search(s)]
 
 
 @dataclass(frozen=True)
@@ -208,12 +212,15 @@ class _TokenIds(dict[str, int]):
         return value
 
 
-def _split_batch(texts: list[str], normalizer: str) -> list[list[str]]:
-    """Split tokens of a batch before canonicalisation: what `normalize.tokens` computes, minus its last step."""
+def _raw_tokens(texts: list[str], normalizer: str) -> list[list[str]]:
+    """Tokens of a batch after folding and splitting, before spaced letters are joined and tokens canonicalised."""
     if normalizer != "full":
         return split_tokens_many([" ".join(t.lower().split()) for t in texts])
-    token_lists = split_tokens_many(fold_many(texts))
-    # Spaced-out letters ("f a k e") are rare: find documents with four single-character tokens in a row.
+    return split_tokens_many(fold_many(texts))
+
+
+def _join_spaced(token_lists: list[list[str]]) -> list[list[str]]:
+    """Apply `join_spaced_letters` to the (rare) documents with four single-character tokens in a row."""
     lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
     flat_len = np.fromiter(map(len, chain.from_iterable(token_lists)), dtype=np.int64, count=int(lengths.sum()))
     if len(flat_len) >= 4:
@@ -224,6 +231,24 @@ def _split_batch(texts: list[str], normalizer: str) -> list[list[str]]:
             for d in np.unique(doc_of[np.flatnonzero(run)]).tolist():
                 token_lists[d] = join_spaced_letters(token_lists[d])
     return token_lists
+
+
+def _pieces(texts: list[str]) -> list[list[str]]:
+    """Each text split at sentence ends, empty pieces kept: `_SENTENCE_END.split(t)` for each t, in one pass.
+
+    The texts are joined with NUL (removed from the texts first: normalisation drops it anyway), split once,
+    and the pieces handed back to their texts.
+    """
+    joined = "\x00".join(t.replace("\x00", "") for t in texts)
+    out: list[list[str]] = [[] for _ in texts]
+    i = 0
+    for piece in _SENTENCE_END.split(joined):
+        first, *rest = piece.split("\x00")
+        out[i].append(first)
+        for part in rest:
+            i += 1
+            out[i].append(part)
+    return out
 
 
 def _make_block(spec: dict[str, Any]) -> _Block:
@@ -250,32 +275,49 @@ class Scorer:
     def _tokens(self, text: str) -> list[str]:
         return TOKENIZERS[self._normalizer](text)
 
+    def _probabilities(self, token_lists: list[list[str]]) -> np.ndarray:
+        z = np.full(len(token_lists), self._intercept)
+        for block in self._blocks:
+            z += block.decision(len(token_lists), *block.features(token_lists))
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def _finish(self, token_lists: list[list[str]]) -> list[list[str]]:
+        return _join_spaced(token_lists) if self._normalizer == "full" else token_lists
+
     def probabilities(self, texts: list[str]) -> np.ndarray:
         """Probability that each whole reply is critical, ignoring sentence structure."""
-        token_lists = _split_batch(texts, self._normalizer)
-        z = np.full(len(texts), self._intercept)
-        for block in self._blocks:
-            z += block.decision(len(texts), *block.features(token_lists))
-        return 1.0 / (1.0 + np.exp(-z))
+        return self._probabilities(self._finish(_raw_tokens(texts, self._normalizer)))
 
     # -- scores: the whole reply, raised towards its most critical sentence when that one is clearly critical --
     def _score_batch(self, texts: list[str]) -> np.ndarray:
-        whole = self.probabilities(texts)
         if self.sentence_weight == 0.0:
-            return whole
+            return self.probabilities(texts)
+        # Tokenise each sentence once; a reply's tokens are its sentences' tokens end to end (the splits fall
+        # on whitespace, which never joins tokens), so replies and sentences share the normalisation work.
+        pieces = _pieces(texts)
+        raw = _raw_tokens([p for ps in pieces for p in ps], self._normalizer)
+        whole: list[list[str]] = []
+        sentences: list[list[str]] = []
         owners: list[int] = []
-        sentences: list[str] = []
-        for i, text in enumerate(texts):
-            parts = split_sentences(text)
-            if len(parts) > 1:
-                owners.extend([i] * len(parts))
-                sentences.extend(parts)
+        k = 0
+        for i, parts in enumerate(pieces):
+            tokens = raw[k : k + len(parts)]
+            k += len(parts)
+            if len(parts) == 1:
+                whole.append(tokens[0])
+                continue
+            whole.append(list(chain.from_iterable(tokens)))
+            content = [t for p, t in zip(parts, tokens, strict=True) if p and _HAS_CONTENT.search(p)]
+            if len(content) > 1:
+                sentences.extend(content)
+                owners.extend([i] * len(content))
+        scores = self._probabilities(self._finish(whole))
         if not sentences:
-            return whole
+            return scores
         worst = np.zeros(len(texts))
-        np.maximum.at(worst, np.asarray(owners), self.probabilities(sentences))
+        np.maximum.at(worst, np.asarray(owners), self._probabilities(self._finish(sentences)))
         worst[worst < self.sentence_gate] = 0.0  # only a sentence the model is sure of may raise its reply
-        return whole + self.sentence_weight * np.maximum(worst - whole, 0.0)
+        return scores + self.sentence_weight * np.maximum(worst - scores, 0.0)
 
     def iter_scores(self, texts: Iterable[str], batch_size: int = BATCH_SIZE) -> Iterator[float]:
         """Scores for a stream of replies, in order, computed a batch at a time (memory stays flat)."""
