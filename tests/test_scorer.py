@@ -211,11 +211,20 @@ def test_batch_scores_follow_the_stated_sentence_rule(scorer) -> None:  # type: 
 
     from griefguard.dataset import load_labeled
 
-    texts = [*load_labeled(DATA / "test.csv").texts[:400], "f. a. k. e.", "So sorry.\x00 Fake.", "\n'quoted'. \u200bNext one!  ", "a\n\nb. c", "..."]
+    texts = [
+        *load_labeled(DATA / "test.csv").texts[:400],
+        "f. a. k. e.",
+        "So sorry.\x00 Fake.",
+        "\n'quoted'. \u200bNext one!  ",
+        "a\n\nb. c",
+        "...",
+    ]
     assert np.abs(scorer.score_many(texts) - _reference_scores(scorer, texts)).max() < 1e-12
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.text(alphabet=st.sampled_from(list("ab .!?…\n'\u200b\x00F4$ é❤")), max_size=30), min_size=1, max_size=6))
+@given(
+    st.lists(st.text(alphabet=st.sampled_from(list("ab .!?…\n'\u200b\x00F4$ é❤")), max_size=30), min_size=1, max_size=6)
+)
 def test_batch_scores_follow_the_sentence_rule_on_odd_text(texts: list[str]) -> None:
     assert np.abs(SCORER.score_many(texts) - _reference_scores(SCORER, texts)).max() < 1e-12

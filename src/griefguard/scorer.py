@@ -26,9 +26,19 @@ from griefguard.normalize import canonical_token, fold_many, join_spaced_letters
 __all__ = ["Explanation", "Prediction", "Scorer", "load_scorer", "split_sentences"]
 
 BATCH_SIZE = 2048
-# A sentence ends at . ! ? or an ellipsis followed by space, or at a line break.
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\s*\n\s*")
+# A sentence ends at . ! ? or an ellipsis followed by whitespace, or at a line break.
+_SENTENCE_END = re.compile(r"([.!?…])\s+")  # starts with a character class, which the regex engine scans fast
 _HAS_CONTENT = re.compile(r"[^\W_]|[^\x00-\x7f]")
+
+
+def _sentence_pieces(text: str) -> list[str]:
+    """`text` cut at every sentence end, whitespace and empty pieces kept (the pieces' tokens are the text's)."""
+    pieces = []
+    for line in text.split("\n"):
+        parts = _SENTENCE_END.split(line)  # [piece, end mark, piece, end mark, ..., piece]
+        pieces.extend(parts[i] + parts[i + 1] for i in range(0, len(parts) - 1, 2))
+        pieces.append(parts[-1])
+    return pieces
 
 
 def split_sentences(text: str) -> list[str]:
@@ -36,8 +46,7 @@ def split_sentences(text: str) -> list[str]:
 
     NUL characters are ignored (normalisation drops them too), so the scorer can use NUL to join a batch.
     """
-    pieces = _SENTENCE_END.split(text.replace("\x00", ""))
-    return [s.strip() for s in pieces if s and _HAS_CONTENT.search(s)]
+    return [s.strip() for s in _sentence_pieces(text.replace("\x00", "")) if _HAS_CONTENT.search(s)]
 
 
 @dataclass(frozen=True)
@@ -234,7 +243,7 @@ def _join_spaced(token_lists: list[list[str]]) -> list[list[str]]:
 
 
 def _pieces(texts: list[str]) -> list[list[str]]:
-    """Each text split at sentence ends, empty pieces kept: `_SENTENCE_END.split(t)` for each t, in one pass.
+    """`_sentence_pieces(t)` for each text t, computed in one pass.
 
     The texts are joined with NUL (removed from the texts first: normalisation drops it anyway), split once,
     and the pieces handed back to their texts.
@@ -242,7 +251,7 @@ def _pieces(texts: list[str]) -> list[list[str]]:
     joined = "\x00".join(t.replace("\x00", "") for t in texts)
     out: list[list[str]] = [[] for _ in texts]
     i = 0
-    for piece in _SENTENCE_END.split(joined):
+    for piece in _sentence_pieces(joined):
         first, *rest = piece.split("\x00")
         out[i].append(first)
         for part in rest:
