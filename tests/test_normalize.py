@@ -28,7 +28,7 @@ from griefguard.normalize import fold, fold_many, normalize, split_tokens, split
         ("❤️", "❤"),  # variation selector dropped, emoji kept
         ("so sad!!!", "so sad ! ! !"),
         ("@maria this is fake", "maria this is fake"),  # a mention is a name
-        ("'attention seeker' they said", "attention seeker they said"),  # quotes are not part of words
+        ("'attention seeker' they said", "qxattention qxseeker they said"),  # quoted words are marked
     ],
 )
 def test_obfuscations_read_as_plain_words(obfuscated: str, plain: str) -> None:
@@ -73,3 +73,19 @@ def test_batch_on_tricky_mixes() -> None:
     folded = fold_many(texts)
     assert folded == [fold(t) for t in texts]
     assert split_tokens_many(folded) == [split_tokens(f) for f in folded]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("calling her 'fake' is vile", ["calling", "her", "qxfake", "is", "vile"]),
+        ('they said "just a dog"', ["they", "said", "qxjust", "qxa", "qxdog"]),
+        ("“attention seeker” they wrote", ["qxattention", "qxseeker", "they", "wrote"]),
+        ("it's just a dog", ["it's", "just", "a", "dog"]),  # apostrophes are not quotation marks
+        ("the kids' toys and the dogs' bowls", ["the", "kids", "toys", "and", "the", "dogs", "bowls"]),
+        ("'Fake.' That's what they said.", ["qxfake", "that's", "what", "they", "said"]),
+        ("'So fake. Staged.' Wow.", ["so", "fake", "staged", "wow"]),  # a quote across sentences is not marked
+    ],
+)
+def test_quoted_words_are_marked(text: str, expected: list[str]) -> None:
+    assert tokens(text) == expected

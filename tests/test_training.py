@@ -85,6 +85,7 @@ def test_scorer_equals_scikit_learn_pipeline_on_every_corpus_row() -> None:
         C=p["C"],
         sentence_weight=p["sentence_weight"],
         sentence_gate=p["sentence_gate"],
+        sentence_min=p["sentence_min"],
     )
     train_data, test_data = load_labeled(DATA / "train.csv"), load_labeled(DATA / "test.csv")
     pipeline = build_pipeline(params).fit(train_data.texts, train_data.y)

@@ -259,7 +259,7 @@ def info_cli(
         f"format     {card.get('format_version')}, created {card.get('created')}, "
         f"griefguard {card.get('versions', {}).get('griefguard')}",
         f"threshold  {scorer.threshold:.4f}   sentence rule: weight {scorer.sentence_weight:g}, "
-        f"gate {scorer.sentence_gate:g}",
+        f"gate {scorer.sentence_gate:g}, from {scorer.sentence_min} sentences",
         f"features   word n-grams {p.get('word_ngrams')}, char n-grams {p.get('char_ngrams')}, "
         f"normaliser {p.get('normalizer')}, C {p.get('C')}",
     ]

@@ -9,18 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from griefguard.normalize import split_tokens, tokens
+from griefguard.normalize import lower_tokens, tokens
 
 __all__ = ["TOKENIZERS", "Analyzer", "char_ngrams", "word_ngrams"]
 
 
-def _lower_tokens(text: str) -> list[str]:
-    return split_tokens(text.lower())
-
-
 TOKENIZERS: dict[str, Callable[[str], list[str]]] = {
     "full": tokens,  # the obfuscation-resistant normaliser
-    "lower": _lower_tokens,  # plain lower-casing, kept as a baseline for model selection
+    "lower": lower_tokens,  # plain lower-casing, kept as a baseline for model selection
 }
 
 

@@ -41,7 +41,8 @@ def render_markdown(card: dict[str, Any], pictures: Sequence[str] = ()) -> str:
         f"sublinear TF {p['sublinear_tf']}, min_df {p['min_df']}, C {p['C']}). "
         f"A reply is flagged as critical when its score is at least **{card['threshold']:.4f}**, the threshold "
         "that maximised F1 for `critical` on cross-validated predictions. "
-        f"Sentence rule: in a reply of two or more sentences, a sentence scoring at least {p['sentence_gate']} raises "
+        f"Sentence rule: in a reply of at least {p['sentence_min']} sentences, a sentence scoring at least "
+        f"{p['sentence_gate']} raises "
         f"the reply's score {p['sentence_weight']} of the way towards its own, so condolences cannot dilute one "
         "clearly critical sentence.",
         "",

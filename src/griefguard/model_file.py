@@ -20,7 +20,17 @@ FORMAT = "griefguard-model"
 FORMAT_VERSION = 1
 MODEL_ENV = "GRIEFGUARD_MODEL"
 MODEL_NAME = "griefguard.joblib"
-_REQUIRED = ("format", "format_version", "blocks", "intercept", "threshold", "sentence_weight", "sentence_gate", "card")
+_REQUIRED = (
+    "format",
+    "format_version",
+    "blocks",
+    "intercept",
+    "threshold",
+    "sentence_weight",
+    "sentence_gate",
+    "sentence_min",
+    "card",
+)
 
 
 def default_model_path() -> Path:

@@ -3,10 +3,16 @@
 Three layers, each cheap where text is ordinary:
 1. `fold`: Unicode compatibility forms (NFKC), invisible characters, case, look-alike letters from other
    scripts and accents are folded away, so "ＦАКЕ" (full-width, Cyrillic) reads as "fake".
-2. `split_tokens`: words (with inner apostrophes: "isn't"), "!", "?", and each emoji or symbol on its own.
+2. `split_tokens`: words (with inner apostrophes: "isn't"), "!", "?", and each emoji or symbol on its own;
+   words inside quotation marks get the prefix "qx", because quoting a critic ("calling her 'fake' is vile")
+   is not calling her fake.
 3. `canonical_token` and `join_spaced_letters`: digits and symbols used as letters are read as letters
    ("4tt3nti0n", "$hame"), stretched letters are shortened ("fakeeeee" -> "fakee"), and spaced-out
    letters are joined ("f a k e", "f.a.k.e" -> "fake").
+
+Tokens are defined sentence by sentence (`sentence_pieces`): a quotation is marked only when it opens and
+closes within one sentence, and a reply's tokens are its sentences' tokens end to end, which lets the scorer
+tokenise each sentence once for both the reply and the sentence rule.
 
 `tokens(text)` runs all three; training (through `features.Analyzer`) and the scorer use exactly these
 functions, so the model never meets a spelling at scoring time that it could not have learned from.
@@ -29,6 +35,9 @@ __all__ = [
     "join_spaced_letters",
     "tokens",
     "normalize",
+    "sentence_pieces",
+    "split_sentences",
+    "HAS_CONTENT",
 ]
 
 # -- 1. folding -------------------------------------------------------------------------------------------
@@ -96,8 +105,20 @@ _SEPARATE = str.maketrans(_ASCII_PUNCTUATION, " " * len(_ASCII_PUNCTUATION))
 _SYMBOL = re.compile(r"[^\w\s'@$]|_")  # for non-ASCII text: emoji and other symbols become tokens of their own
 
 
+# A quotation within a line: '...' (not an apostrophe: no word character outside either mark) or "...".
+_QUOTED = re.compile("'(?<![\\w']')(?=[^\\s'])([^\\n]*?[^\\s'])'(?![\\w'])|\"([^\"\\n]+)\"")
+QUOTED_PREFIX = "qx"
+
+
+def _mark_quoted(match: re.Match[str]) -> str:
+    words = (match.group(1) or match.group(2)).translate(_SEPARATE).split()
+    return " " + " ".join(QUOTED_PREFIX + w for w in words) + " "
+
+
 def _spaced_tokens(text: str) -> str:
     """Folded text with its tokens separated by whitespace (newlines kept, so batches stay split by reply)."""
+    if "'" in text or '"' in text:
+        text = _QUOTED.sub(_mark_quoted, text)
     if not text.isascii():
         text = _SYMBOL.sub(r" \g<0> ", text)
     text = text.translate(_SEPARATE).replace("!", " ! ").replace("?", " ? ")
@@ -163,9 +184,42 @@ def join_spaced_letters(tokens: list[str]) -> list[str]:
     return out
 
 
+# -- sentences ---------------------------------------------------------------------------------------------
+
+# A sentence ends at . ! ? or an ellipsis followed by whitespace, or at a line break.
+_SENTENCE_END = re.compile(r"([.!?…])\s+")  # starts with a character class, which the regex engine scans fast
+HAS_CONTENT = re.compile(r"[^\W_]|[^\x00-\x7f]")
+
+
+def sentence_pieces(text: str) -> list[str]:
+    """`text` cut at every sentence end, whitespace and empty pieces kept (cuts fall only on whitespace)."""
+    pieces = []
+    for line in text.split("\n"):
+        parts = _SENTENCE_END.split(line)  # [piece, end mark, piece, end mark, ..., piece]
+        pieces.extend(parts[i] + parts[i + 1] for i in range(0, len(parts) - 1, 2))
+        pieces.append(parts[-1])
+    return pieces
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split a reply into sentences (by end punctuation and line breaks), dropping empty pieces.
+
+    NUL characters are ignored (folding drops them too), so the scorer can use NUL to join a batch.
+    """
+    return [s.strip() for s in sentence_pieces(text.replace("\x00", "")) if HAS_CONTENT.search(s)]
+
+
 def tokens(text: str) -> list[str]:
-    """The canonical tokens of a reply: fold, split, join spaced letters, canonicalise each token."""
-    return [canonical_token(t) for t in join_spaced_letters(split_tokens(fold(text)))]
+    """The canonical tokens of a reply: fold and split each sentence, join spaced letters, canonicalise."""
+    pieces = sentence_pieces(text.replace("\x00", ""))
+    split = [t for piece in pieces for t in split_tokens(fold(piece))]
+    return [canonical_token(t) for t in join_spaced_letters(split)]
+
+
+def lower_tokens(text: str) -> list[str]:
+    """The baseline normaliser's tokens: lower-cased and split, sentence by sentence, nothing else."""
+    pieces = sentence_pieces(text.replace("\x00", ""))
+    return [t for piece in pieces for t in split_tokens(" ".join(piece.lower().split()))]
 
 
 def normalize(text: str) -> str:

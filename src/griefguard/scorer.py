@@ -9,7 +9,6 @@ paragraph of condolences cannot dilute one sentence that blames the griever.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -21,32 +20,19 @@ import numpy as np
 
 from griefguard.features import TOKENIZERS, Analyzer
 from griefguard.model_file import default_model_path, load_model_data
-from griefguard.normalize import canonical_token, fold_many, join_spaced_letters, split_tokens_many
+from griefguard.normalize import (
+    HAS_CONTENT,
+    canonical_token,
+    fold_many,
+    join_spaced_letters,
+    sentence_pieces,
+    split_sentences,
+    split_tokens_many,
+)
 
 __all__ = ["Explanation", "Prediction", "Scorer", "load_scorer", "split_sentences"]
 
 BATCH_SIZE = 2048
-# A sentence ends at . ! ? or an ellipsis followed by whitespace, or at a line break.
-_SENTENCE_END = re.compile(r"([.!?…])\s+")  # starts with a character class, which the regex engine scans fast
-_HAS_CONTENT = re.compile(r"[^\W_]|[^\x00-\x7f]")
-
-
-def _sentence_pieces(text: str) -> list[str]:
-    """`text` cut at every sentence end, whitespace and empty pieces kept (the pieces' tokens are the text's)."""
-    pieces = []
-    for line in text.split("\n"):
-        parts = _SENTENCE_END.split(line)  # [piece, end mark, piece, end mark, ..., piece]
-        pieces.extend(parts[i] + parts[i + 1] for i in range(0, len(parts) - 1, 2))
-        pieces.append(parts[-1])
-    return pieces
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split a reply into sentences (by end punctuation and line breaks), dropping empty pieces.
-
-    NUL characters are ignored (normalisation drops them too), so the scorer can use NUL to join a batch.
-    """
-    return [s.strip() for s in _sentence_pieces(text.replace("\x00", "")) if _HAS_CONTENT.search(s)]
 
 
 @dataclass(frozen=True)
@@ -243,7 +229,7 @@ def _join_spaced(token_lists: list[list[str]]) -> list[list[str]]:
 
 
 def _pieces(texts: list[str]) -> list[list[str]]:
-    """`_sentence_pieces(t)` for each text t, computed in one pass.
+    """`sentence_pieces(t)` for each text t, computed in one pass.
 
     The texts are joined with NUL (removed from the texts first: normalisation drops it anyway), split once,
     and the pieces handed back to their texts.
@@ -251,7 +237,7 @@ def _pieces(texts: list[str]) -> list[list[str]]:
     joined = "\x00".join(t.replace("\x00", "") for t in texts)
     out: list[list[str]] = [[] for _ in texts]
     i = 0
-    for piece in _sentence_pieces(joined):
+    for piece in sentence_pieces(joined):
         first, *rest = piece.split("\x00")
         out[i].append(first)
         for part in rest:
@@ -274,6 +260,7 @@ class Scorer:
         self.threshold = float(model["threshold"])
         self.sentence_weight = float(model["sentence_weight"])
         self.sentence_gate = float(model["sentence_gate"])
+        self.sentence_min = int(model["sentence_min"])
         self.card: dict[str, Any] = dict(model["card"])
         normalizers = {b.analyzer.normalizer for b in self._blocks}
         if len(normalizers) != 1:
@@ -293,16 +280,12 @@ class Scorer:
     def _finish(self, token_lists: list[list[str]]) -> list[list[str]]:
         return _join_spaced(token_lists) if self._normalizer == "full" else token_lists
 
-    def probabilities(self, texts: list[str]) -> np.ndarray:
-        """Probability that each whole reply is critical, ignoring sentence structure."""
-        return self._probabilities(self._finish(_raw_tokens(texts, self._normalizer)))
+    def _tokenise(self, texts: list[str]) -> tuple[list[list[str]], list[list[str]], list[int]]:
+        """Tokens of each reply and of the sentences of multi-sentence replies, with each sentence's reply.
 
-    # -- scores: the whole reply, raised towards its most critical sentence when that one is clearly critical --
-    def _score_batch(self, texts: list[str]) -> np.ndarray:
-        if self.sentence_weight == 0.0:
-            return self.probabilities(texts)
-        # Tokenise each sentence once; a reply's tokens are its sentences' tokens end to end (the splits fall
-        # on whitespace, which never joins tokens), so replies and sentences share the normalisation work.
+        Tokens are defined sentence by sentence (`normalize.tokens`), so each piece is normalised once and a
+        reply's tokens are its pieces' tokens end to end.
+        """
         pieces = _pieces(texts)
         raw = _raw_tokens([p for ps in pieces for p in ps], self._normalizer)
         whole: list[list[str]] = []
@@ -316,16 +299,27 @@ class Scorer:
                 whole.append(tokens[0])
                 continue
             whole.append(list(chain.from_iterable(tokens)))
-            content = [t for p, t in zip(parts, tokens, strict=True) if p and _HAS_CONTENT.search(p)]
+            content = [t for p, t in zip(parts, tokens, strict=True) if HAS_CONTENT.search(p)]
             if len(content) > 1:
                 sentences.extend(content)
                 owners.extend([i] * len(content))
-        scores = self._probabilities(self._finish(whole))
-        if not sentences:
+        return self._finish(whole), sentences, owners
+
+    def probabilities(self, texts: list[str]) -> np.ndarray:
+        """Probability that each whole reply is critical, ignoring sentence structure."""
+        return self._probabilities(self._tokenise(texts)[0])
+
+    # -- scores: the whole reply, raised towards its most critical sentence when that one is clearly critical --
+    def _score_batch(self, texts: list[str]) -> np.ndarray:
+        whole, sentences, owners = self._tokenise(texts)
+        scores = self._probabilities(whole)
+        if self.sentence_weight == 0.0 or not sentences:
             return scores
         worst = np.zeros(len(texts))
-        np.maximum.at(worst, np.asarray(owners), self._probabilities(self._finish(sentences)))
-        worst[worst < self.sentence_gate] = 0.0  # only a sentence the model is sure of may raise its reply
+        owner = np.asarray(owners)
+        np.maximum.at(worst, owner, self._probabilities(self._finish(sentences)))
+        # Only a sentence the model is sure of, in a reply long enough to dilute it, may raise its reply.
+        worst[(worst < self.sentence_gate) | (np.bincount(owner, minlength=len(texts)) < self.sentence_min)] = 0.0
         return scores + self.sentence_weight * np.maximum(worst - scores, 0.0)
 
     def iter_scores(self, texts: Iterable[str], batch_size: int = BATCH_SIZE) -> Iterator[float]:

@@ -28,7 +28,8 @@ from griefguard.errors import DataError
 from griefguard.features import Analyzer
 from griefguard.metrics import best_f1_threshold, compute_metrics
 from griefguard.model_file import FORMAT, FORMAT_VERSION
-from griefguard.scorer import Scorer, split_sentences
+from griefguard.normalize import split_sentences
+from griefguard.scorer import Scorer
 
 __all__ = ["SEARCH_FEATURES", "ModelParams", "TrainResult", "build_pipeline", "export_pipeline", "train"]
 
@@ -47,6 +48,7 @@ class ModelParams:
     C: float = 4.0
     sentence_weight: float = 0.0
     sentence_gate: float = 1.0
+    sentence_min: int = 2
 
     def describe(self) -> str:
         parts = []
@@ -55,7 +57,11 @@ class ModelParams:
         if self.char:
             parts.append(f"char{self.char[0]}-{self.char[1]}")
         tf = "sublinear" if self.sublinear_tf else "raw-tf"
-        sentences = f"sent={self.sentence_weight:g}@{self.sentence_gate:g}" if self.sentence_weight else "sent=0"
+        sentences = (
+            f"sent={self.sentence_weight:g}@{self.sentence_gate:g}/{self.sentence_min}"
+            if self.sentence_weight
+            else "sent=0"
+        )
         return f"{'+'.join(parts)} C={self.C:g} norm={self.normalizer} {tf} {sentences}"
 
     def analyzers(self) -> list[tuple[str, Analyzer]]:
@@ -76,6 +82,7 @@ class ModelParams:
             "C": self.C,
             "sentence_weight": self.sentence_weight,
             "sentence_gate": self.sentence_gate,
+            "sentence_min": self.sentence_min,
             "solver": "liblinear",
         }
 
@@ -92,14 +99,18 @@ SEARCH_FEATURES: list[tuple[tuple[int, int] | None, tuple[int, int] | None]] = [
     ((1, 2), (3, 6)),
 ]
 SEARCH_C = [1.0, 4.0, 16.0, 64.0]
-# A more complex candidate must beat a simpler one by this much to be chosen: differences below it are noise
-# in 5-fold cross-validation on a few thousand replies, and simpler features generalise and score faster.
+# Each stage keeps the simplest candidate whose selection score is within this of the stage's best: smaller
+# differences are noise in 5-fold cross-validation on a few thousand replies, and simpler models generalise
+# and score faster.
 SIMPLER_WINS_WITHIN = 0.002
-# The sentence rule: a sentence the model scores at least `gate` raises its reply's score `weight` of the way
-# towards its own. Chosen as the strongest rule whose selection score is within SENTENCE_TOLERANCE of the best,
-# because the rule protects long replies (a blaming sentence among condolences) that cross-validation sees
-# few of; within the tolerance it costs nothing measurable.
-SEARCH_SENTENCE_RULES = [(0.0, 1.0)] + [(w, g) for g in (0.8, 0.9, 0.95) for w in (0.25, 0.5, 1.0)]
+# The sentence rule: in a reply of at least `min` sentences, a sentence the model scores at least `gate` raises
+# the reply's score `weight` of the way towards its own. Chosen as the strongest rule (highest weight, then
+# lowest gate, then fewest sentences) whose selection score is within SENTENCE_TOLERANCE of the best, because
+# the rule protects long replies (a blaming sentence among condolences) that cross-validation sees few of;
+# within the tolerance it costs nothing measurable.
+SEARCH_SENTENCE_RULES = [(0.0, 1.0, 2)] + [
+    (w, g, m) for w in (0.25, 0.5, 1.0) for g in (0.8, 0.9, 0.95) for m in (2, 3, 4, 5)
+]
 SENTENCE_TOLERANCE = 0.002
 
 
@@ -149,6 +160,7 @@ def export_pipeline(pipeline: Pipeline, params: ModelParams, threshold: float, c
         "threshold": float(threshold),
         "sentence_weight": float(params.sentence_weight),
         "sentence_gate": float(params.sentence_gate),
+        "sentence_min": int(params.sentence_min),
         "card": card,
     }
 
@@ -230,11 +242,14 @@ def _cross_validate(
     return _CVResult(params, whole, worst)
 
 
-def _combine(whole: np.ndarray, worst: np.ndarray | None, weight: float, gate: float) -> np.ndarray:
+def _combine(
+    whole: np.ndarray, worst: np.ndarray | None, count: np.ndarray, weight: float, gate: float, minimum: int
+) -> np.ndarray:
     """The scorer's sentence rule, on cross-validated whole-reply and worst-sentence probabilities."""
     if worst is None or weight == 0.0:
         return whole
-    return whole + weight * np.maximum(np.where(worst >= gate, worst, 0.0) - whole, 0.0)
+    raising = np.where((worst >= gate) & (count >= minimum), worst, 0.0)
+    return whole + weight * np.maximum(raising - whole, 0.0)
 
 
 def _selection_score(metrics: dict[str, Any]) -> float:
@@ -323,6 +338,7 @@ def train(
             owner_list.extend([i] * len(parts))
     sentence_cache = _FeatureCache(sentence_texts)
     owners = np.asarray(owner_list, dtype=np.int64)
+    counts = np.bincount(owners, minlength=len(texts))  # sentences per reply (0 for one-sentence replies)
 
     tried: list[dict[str, Any]] = []
 
@@ -345,42 +361,47 @@ def train(
 
     def evaluate(p: ModelParams, stage: str, with_sentences: bool = False) -> tuple[float, _CVResult]:
         result = _cross_validate(p, cache, sentence_cache if with_sentences else None, owners, y, cv, random_state)
-        scores = _combine(result.whole, result.worst_sentence, p.sentence_weight, p.sentence_gate)
+        scores = _combine(
+            result.whole, result.worst_sentence, counts, p.sentence_weight, p.sentence_gate, p.sentence_min
+        )
         return record(stage, p, scores), result
 
-    def pick(candidates: list[ModelParams], stage: str, current: tuple[float, _CVResult] | None = None):
-        """The best candidate; a later (more complex or less usual) one must beat it by SIMPLER_WINS_WITHIN."""
-        best = current
-        for p in candidates:
-            scored = evaluate(p, stage)
-            if best is None or scored[0] > best[0] + SIMPLER_WINS_WITHIN:
-                best = scored
-        assert best is not None
-        return best
+    def pick(candidates: list[ModelParams], stage: str, known: tuple[float, _CVResult] | None = None):
+        """Of candidates listed simplest first, the first whose score is within SIMPLER_WINS_WITHIN of the best."""
+        scored = [known if known is not None and p == known[1].params else evaluate(p, stage) for p in candidates]
+        top = max(score for score, _ in scored)
+        return next(item for item in scored if item[0] >= top - SIMPLER_WINS_WITHIN)
 
     chosen = params or ModelParams()
     if search:
         best = pick([replace(chosen, word=w, char=c, C=4.0) for w, c in SEARCH_FEATURES], "features")
         base = best[1].params
-        best = pick([replace(base, C=c) for c in SEARCH_C if c != base.C], "C", best)
+        best = pick([replace(base, C=c) for c in SEARCH_C], "C", best)  # smaller C: more regularised, simpler
         base = best[1].params
-        alternatives = [replace(base, normalizer="lower"), replace(base, sublinear_tf=not base.sublinear_tf)]
-        best = pick(alternatives, "variants", best)
+        variants = [base, replace(base, normalizer="lower"), replace(base, sublinear_tf=not base.sublinear_tf)]
+        best = pick(variants, "variants", best)
         chosen = best[1].params
     # The sentence rule: one more cross-validation that also scores every sentence of multi-sentence replies.
     _, final_cv = evaluate(replace(chosen, sentence_weight=0.0), "sentences", with_sentences=True)
-    rules = SEARCH_SENTENCE_RULES if search else [(chosen.sentence_weight, chosen.sentence_gate)]
+    rules = SEARCH_SENTENCE_RULES if search else [(chosen.sentence_weight, chosen.sentence_gate, chosen.sentence_min)]
     scored_rules = []
-    for weight, gate in rules:
-        candidate = replace(chosen, sentence_weight=weight, sentence_gate=gate)
-        scores = _combine(final_cv.whole, final_cv.worst_sentence, weight, gate)
-        scored_rules.append((record("sentences", candidate, scores), weight, gate))
-    best_rule = max(score for score, _, _ in scored_rules)
-    _, weight, gate = max(
-        (r for r in scored_rules if r[0] >= best_rule - SENTENCE_TOLERANCE), key=lambda r: (r[1], -r[2])
+    for weight, gate, minimum in rules:
+        candidate = replace(chosen, sentence_weight=weight, sentence_gate=gate, sentence_min=minimum)
+        scores = _combine(final_cv.whole, final_cv.worst_sentence, counts, weight, gate, minimum)
+        scored_rules.append((record("sentences", candidate, scores), candidate))
+    best_rule = max(score for score, _ in scored_rules)
+    chosen = max(
+        (c for score, c in scored_rules if score >= best_rule - SENTENCE_TOLERANCE),
+        key=lambda c: (c.sentence_weight, -c.sentence_gate, -c.sentence_min),
     )
-    chosen = replace(chosen, sentence_weight=weight, sentence_gate=gate)
-    cv_scores = _combine(final_cv.whole, final_cv.worst_sentence, chosen.sentence_weight, chosen.sentence_gate)
+    cv_scores = _combine(
+        final_cv.whole,
+        final_cv.worst_sentence,
+        counts,
+        chosen.sentence_weight,
+        chosen.sentence_gate,
+        chosen.sentence_min,
+    )
     threshold = best_f1_threshold(y, cv_scores)
     cv_metrics = compute_metrics(y, cv_scores, threshold, kinds, [e.context for e in examples])
     say(f"chosen: {chosen.describe()}  threshold {threshold:.4f}")
