@@ -53,19 +53,24 @@ class _Job:
     encode: Callable[[dict[str, Any]], Any] | None  # e.g. the JSON Lines encoder: done where the scoring is
 
 
-def _process(scorer: Scorer, records: list[Record], job: _Job) -> tuple[list[bool], list[Any]]:
-    """Score a batch of records: whether each is flagged, and its output (None when --only-flagged drops it)."""
-    scores = scorer.score_many([r.text for r in records], batch_size=max(1, len(records))).tolist()
+_Item = tuple[str, int, str, dict[str, Any] | None]  # a record as a plain tuple: cheap to send to a worker
+
+
+def _process(scorer: Scorer, records: list[_Item], job: _Job) -> tuple[list[bool], Any]:
+    """Score a batch: whether each record is flagged, and the output rows (--only-flagged drops the others).
+
+    With `job.encode` the rows come back as one encoded string, so a worker sends one object per batch.
+    """
+    scores = scorer.score_many([r[2] for r in records], batch_size=max(1, len(records))).tolist()
     flagged = [s >= job.threshold for s in scores]
-    outputs: list[Any] = []
-    for record, score, flag in zip(records, scores, flagged, strict=True):
+    rows: list[Any] = []
+    for (source, line, text, fields), score, flag in zip(records, scores, flagged, strict=True):
         if job.only_flagged and not flag:
-            outputs.append(None)
             continue
-        exp = explanation_fields(scorer, record.text, job.threshold) if job.explain else None
-        row = output_row(record.source, record.line, record.text, score, job.threshold, record.fields, exp)
-        outputs.append(job.encode(row) if job.encode is not None else row)
-    return flagged, outputs
+        exp = explanation_fields(scorer, text, job.threshold) if job.explain else None
+        row = output_row(source, line, text, score, job.threshold, fields, exp)
+        rows.append(job.encode(row) if job.encode is not None else row)
+    return flagged, ("".join(rows) if job.encode is not None else rows)
 
 
 # -- worker processes ------------------------------------------------------------------------------------
@@ -77,7 +82,7 @@ def _worker_init(model_path: str) -> None:
     _worker_scorer = load_scorer(model_path)
 
 
-def _worker_process(args: tuple[list[Record], _Job]) -> tuple[list[bool], list[Any]]:
+def _worker_process(args: tuple[list[_Item], _Job]) -> tuple[list[bool], Any]:
     assert _worker_scorer is not None
     return _process(_worker_scorer, *args)
 
@@ -88,13 +93,17 @@ def _batches(items: Iterable[Record | Skip], size: int) -> Iterator[list[Record 
         yield batch
 
 
+def _plain(batch: list[Record | Skip]) -> list[_Item]:
+    return [(r.source, r.line, r.text, r.fields) for r in batch if isinstance(r, Record)]
+
+
 def _processed_batches(
     items: Iterable[Record | Skip], scorer: Scorer, job: _Job, jobs: int
-) -> Iterator[tuple[list[Record | Skip], list[bool], list[Any]]]:
+) -> Iterator[tuple[list[Record | Skip], list[bool], Any]]:
     """Batches with their results, in input order; with jobs > 1 a bounded window of batches runs in a pool."""
     if jobs <= 1:
         for batch in _batches(items, BATCH):
-            yield batch, *_process(scorer, [r for r in batch if isinstance(r, Record)], job)
+            yield batch, *_process(scorer, _plain(batch), job)
         return
     import multiprocessing
 
@@ -102,8 +111,7 @@ def _processed_batches(
     with context.Pool(jobs, initializer=_worker_init, initargs=(str(scorer.path),)) as pool:
         pending: deque[tuple[list[Record | Skip], Any]] = deque()
         for batch in _batches(items, BATCH):
-            records = [r for r in batch if isinstance(r, Record)]
-            pending.append((batch, pool.apply_async(_worker_process, ((records, job),))))
+            pending.append((batch, pool.apply_async(_worker_process, ((_plain(batch), job),))))
             if len(pending) >= 2 * jobs:  # bounded: the reader never runs far ahead of the writer
                 done, result = pending.popleft()
                 yield done, *result.get()
@@ -127,24 +135,26 @@ def classify_records(
 ) -> Summary:
     """Score every record and pass each output row to `write`, in input order; return the counts.
 
-    With `encode`, rows are encoded (in the worker processes, with jobs > 1) and `write` gets the encoded rows.
+    With `encode`, rows are encoded (in the worker processes, with jobs > 1) and `write` gets each batch's
+    encoded rows joined into one string.
     """
     job = _Job(scorer.threshold if threshold is None else threshold, explain, only_flagged, encode)
     summary = Summary()
     for batch, flagged, outputs in _processed_batches(items, scorer, job, jobs):
-        k = 0
         for item in batch:
             summary.read += 1
             if isinstance(item, Skip):
                 summary.skipped += 1
                 if len(summary.skips) < keep_skips:
                     summary.skips.append(item)
-                continue
-            summary.scored += 1
-            summary.flagged += flagged[k]
-            if outputs[k] is not None:
-                write(outputs[k])
-            k += 1
+        summary.scored += len(flagged)
+        summary.flagged += sum(flagged)
+        if encode is not None:
+            if outputs:
+                write(outputs)
+        else:
+            for row in outputs:
+                write(row)
         if on_batch is not None:
             on_batch()
     return summary
