@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import random
-import shutil
 import statistics
 import subprocess
 import sys
@@ -100,7 +99,10 @@ def throughput(texts: list[str], repeats: int, work: Path) -> dict:
     params = ModelParams(
         word=tuple(p["word_ngrams"]) if p["word_ngrams"] else None,
         char=tuple(p["char_ngrams"]) if p["char_ngrams"] else None,
-        normalizer=p["normalizer"], sublinear_tf=p["sublinear_tf"], min_df=p["min_df"], C=p["C"],
+        normalizer=p["normalizer"],
+        sublinear_tf=p["sublinear_tf"],
+        min_df=p["min_df"],
+        C=p["C"],
     )
     train = load_labeled(ROOT / "data" / "train.csv")
     pipeline = build_pipeline(params).fit(train.texts, train.y)
@@ -115,8 +117,9 @@ def throughput(texts: list[str], repeats: int, work: Path) -> dict:
         start = time.perf_counter()
         pipeline.predict_proba(texts)
         sk.append(time.perf_counter() - start)
-    out = subprocess.run([str(PEER_PYTHON), "-c", _PEER_THROUGHPUT, str(path), str(repeats)], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [str(PEER_PYTHON), "-c", _PEER_THROUGHPUT, str(path), str(repeats)], capture_output=True, text=True, check=True
+    )
     peer = json.loads(out.stdout)
     n = len(texts)
     return {
@@ -168,20 +171,20 @@ def large_file(texts: list[str], lines: int, work: Path) -> list[dict]:
 
 
 def training_time(work: Path) -> float:
-    return wall([sys.executable, str(ROOT / "train.py"), "--quiet", "--model", str(work / "model" / "m.joblib")],
-                cwd=ROOT)
+    return wall(
+        [sys.executable, str(ROOT / "train.py"), "--quiet", "--model", str(work / "model" / "m.joblib")], cwd=ROOT
+    )
 
 
 def machine() -> str:
     cpu = "unknown CPU"
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+        with open("/proc/cpuinfo") as handle:
+            cpu = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), cpu)
     except OSError:
         pass
-    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
+    system = f"{platform.system()} {platform.machine()}"
+    return f"{system}, {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
 
 
 def main() -> None:
@@ -219,9 +222,7 @@ def main() -> None:
         f"- | {one['seconds'] / two['seconds']:.2f}x faster than --jobs 1 | at least 1.7x |",
         f"| training, python train.py | {train_s:.1f} s | - | - | under 120 s |",
     ]
-    report = "\n".join(
-        [f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine()}.", "", *rows, ""]
-    )
+    report = "\n".join([f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine()}.", "", *rows, ""])
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.md").write_text(report, encoding="utf-8")
     print(report)
