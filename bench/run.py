@@ -95,15 +95,7 @@ def throughput(texts: list[str], repeats: int, work: Path) -> dict:
     from griefguard.training import ModelParams, build_pipeline
 
     scorer = load_scorer(ROOT / "models" / "griefguard.joblib")
-    p = scorer.card["params"]
-    params = ModelParams(
-        word=tuple(p["word_ngrams"]) if p["word_ngrams"] else None,
-        char=tuple(p["char_ngrams"]) if p["char_ngrams"] else None,
-        normalizer=p["normalizer"],
-        sublinear_tf=p["sublinear_tf"],
-        min_df=p["min_df"],
-        C=p["C"],
-    )
+    params = ModelParams.from_dict(scorer.card["params"])
     train = load_labeled(ROOT / "data" / "train.csv")
     pipeline = build_pipeline(params).fit(train.texts, train.y)
     path = work / "texts.json"

@@ -75,18 +75,8 @@ def test_save_is_atomic(small_corpus: Path, tmp_path: Path, monkeypatch: pytest.
 def test_scorer_equals_scikit_learn_pipeline_on_every_corpus_row() -> None:
     """The numpy scorer computes exactly the pipeline's predict_proba (the scoring path never imports sklearn)."""
     card = json.loads((MODELS / "griefguard.json").read_text())
-    p = card["params"]
-    params = ModelParams(
-        word=tuple(p["word_ngrams"]) if p["word_ngrams"] else None,
-        char=tuple(p["char_ngrams"]) if p["char_ngrams"] else None,
-        normalizer=p["normalizer"],
-        sublinear_tf=p["sublinear_tf"],
-        min_df=p["min_df"],
-        C=p["C"],
-        sentence_weight=p["sentence_weight"],
-        sentence_gate=p["sentence_gate"],
-        sentence_min=p["sentence_min"],
-    )
+    params = ModelParams.from_dict(card["params"])
+    assert params.as_dict() == card["params"]
     train_data, test_data = load_labeled(DATA / "train.csv"), load_labeled(DATA / "test.csv")
     pipeline = build_pipeline(params).fit(train_data.texts, train_data.y)
     scorer = Scorer(export_pipeline(pipeline, params, 0.5, {}))
@@ -181,3 +171,11 @@ def test_committed_model_meets_quality_bar(card: dict) -> None:
     assert metrics["macro_f1"] >= 0.92
     for kind, value in metrics["kinds"].items():
         assert value["accuracy"] >= 0.85, f"{kind}: {value}"
+
+
+def test_retraining_with_the_committed_parameters_reproduces_the_card(card: dict) -> None:
+    """`python train.py` reproduces the committed card; here without the search, from the chosen parameters."""
+    result = train([DATA / "train.csv"], DATA / "test.csv", search=False, params=ModelParams.from_dict(card["params"]))
+    assert result.card["threshold"] == card["threshold"]
+    assert result.card["metrics"]["cross_validation"] == card["metrics"]["cross_validation"]
+    assert result.card["metrics"]["test"] == card["metrics"]["test"]

@@ -72,6 +72,21 @@ class ModelParams:
             out.append(("char", Analyzer("char", *self.char, normalizer=self.normalizer)))
         return out
 
+    @classmethod
+    def from_dict(cls, params: dict[str, Any]) -> ModelParams:
+        """The parameters recorded in a model card (`as_dict`), to refit the same model."""
+        return cls(
+            word=tuple(params["word_ngrams"]) if params["word_ngrams"] else None,
+            char=tuple(params["char_ngrams"]) if params["char_ngrams"] else None,
+            normalizer=params["normalizer"],
+            sublinear_tf=params["sublinear_tf"],
+            min_df=params["min_df"],
+            C=params["C"],
+            sentence_weight=params["sentence_weight"],
+            sentence_gate=params["sentence_gate"],
+            sentence_min=params["sentence_min"],
+        )
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "word_ngrams": list(self.word) if self.word else None,
