@@ -200,12 +200,7 @@ def test_condolences_cannot_dilute_one_blaming_sentence(scorer) -> None:  # type
     assert scorer.explain(reply).sentence == blame
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: a blaming sentence the model is less sure of (about 0.9) than "
-    "the sentence gate is still diluted by a long paragraph of condolences",
-)
-def test_condolences_dilute_a_less_certain_blaming_sentence(scorer) -> None:  # type: ignore[no-untyped-def]
+def test_condolences_cannot_dilute_a_less_blunt_blaming_sentence(scorer) -> None:  # type: ignore[no-untyped-def]
     reply = CONDOLENCES + "That said, she should have stopped working and rested like her doctor told her."
     assert _flagged(scorer, reply)
 
@@ -244,3 +239,33 @@ def test_batch_scores_follow_the_stated_sentence_rule(scorer) -> None:  # type: 
 )
 def test_batch_scores_follow_the_sentence_rule_on_odd_text(texts: list[str]) -> None:
     assert np.abs(SCORER.score_many(texts) - _reference_scores(SCORER, texts)).max() < 1e-12
+
+
+# The labeling guide's own examples (../shared/labeling.md), as a user would try them first.
+GUIDE_CRITICAL = [
+    "she should have rested",
+    "it's just a dog",
+    "fake, PR stunt",
+    "it's been months, move on",
+    "you weren't even that close",
+    "at least you can try again",
+    "others have it worse",
+    "Sorry for her loss, but photos like that belong in a family album",
+    "posting that is disgusting",
+]
+GUIDE_SUPPORTIVE = [
+    "The people shaming her for posting are vile. Grieve however you need to.",
+    "nobody should be judged for this",
+    "so sorry",
+    "❤️🙏",
+]
+
+
+@pytest.mark.parametrize("reply", GUIDE_CRITICAL)
+def test_guide_examples_of_critical_replies(scorer, reply: str) -> None:  # type: ignore[no-untyped-def]
+    assert _flagged(scorer, reply)
+
+
+@pytest.mark.parametrize("reply", GUIDE_SUPPORTIVE)
+def test_guide_examples_of_supportive_replies(scorer, reply: str) -> None:  # type: ignore[no-untyped-def]
+    assert not _flagged(scorer, reply)
