@@ -16,17 +16,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from griefguard.cli import fail
 from griefguard.dataset import load_labeled
-from griefguard.errors import EXIT_INTERRUPTED, EXIT_USAGE, GriefguardError
+from griefguard.errors import EXIT_INTERRUPTED, GriefguardError
 from griefguard.metrics import metrics_table
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 err = Console(stderr=True)
-
-
-def _fail(message: str, code: int = EXIT_USAGE) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
 
 
 @app.command()
@@ -61,7 +57,7 @@ def main(
     try:
         check_writable(model)
     except OSError as exc:
-        _fail(f"cannot write the model to {model}: {exc.strerror or exc}")
+        fail(f"cannot write the model to {model}: {exc.strerror or exc}")
     progress = None if quiet else (lambda msg: err.print(msg, highlight=False, soft_wrap=True))
     test_path = None if no_test else test
     try:
@@ -79,9 +75,9 @@ def main(
         test_data = load_labeled(test_path, text_column, label_column, check=False) if test_path else None
         written = save_outputs(result, model, test_data)
     except GriefguardError as exc:
-        _fail(str(exc), exc.exit_code)
+        fail(str(exc), exc.exit_code)
     except OSError as exc:
-        _fail(f"cannot write the model to {model}: {exc.strerror or exc}")
+        fail(f"cannot write the model to {model}: {exc.strerror or exc}")
     except KeyboardInterrupt:
         err.print("interrupted: nothing was written")
         raise typer.Exit(EXIT_INTERRUPTED) from None

@@ -1,4 +1,4 @@
-"""Read and write griefguard model files: plain arrays in a joblib file, checked on load.
+"""Read griefguard model files: plain arrays in a joblib file, checked on load (training writes them).
 
 A model file holds everything the scorer needs as plain data (vocabularies, IDF weights, coefficients,
 normaliser settings, threshold) so that scoring never imports scikit-learn. Loading checks the format
@@ -11,10 +11,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from griefguard.atomic import atomic_writer
 from griefguard.errors import ModelError
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "default_model_path", "load_model_data", "save_model_data"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "default_model_path", "load_model_data"]
 
 FORMAT = "griefguard-model"
 FORMAT_VERSION = 1
@@ -71,11 +70,3 @@ def load_model_data(path: str | Path) -> dict[str, Any]:
     if missing:
         raise ModelError(f"model file {path} is incomplete (missing {', '.join(missing)})")
     return data
-
-
-def save_model_data(data: dict[str, Any], path: str | Path) -> None:
-    """Write a model file atomically: a temporary file, then a rename; a failure leaves `path` untouched."""
-    import joblib
-
-    with atomic_writer(path, "wb") as handle:
-        joblib.dump(data, handle)
