@@ -184,3 +184,24 @@ def test_dataset_command_fails_on_bad_file(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "bad.csv:2: unknown label 'maybe'" in result.stderr
+
+
+def test_dataset_command_with_other_column_names(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "ours.csv",
+        [("so sorry, Ray was the best", "supportive"), ("fake tears", "critical")],
+        ("comment", "verdict"),
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "griefguard.dataset",
+        str(path),
+        "--text-column",
+        "comment",
+        "--label-column",
+        "verdict",
+    ]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "| label | critical | 1 (50%) |" in result.stdout

@@ -276,13 +276,22 @@ def counts_table(datasets: Sequence[LabeledData]) -> str:
 
 def _main(argv: list[str]) -> int:
     """`python -m griefguard.dataset [DIR | FILE ...]`: validate labeled files and print their counts."""
-    args = argv or ["data"]
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m griefguard.dataset",
+        description="Check labeled CSVs (a folder means its train.csv and test.csv) and print their counts.",
+    )
+    parser.add_argument("paths", nargs="*", default=["data"], help="folders or CSV files (default: data)")
+    parser.add_argument("--text-column", default="text", help="column holding the reply text")
+    parser.add_argument("--label-column", default="label", help="column holding the label")
+    args = parser.parse_args(argv)
     paths: list[Path] = []
-    for a in args:
+    for a in args.paths:
         p = Path(a)
         paths.extend([p / "train.csv", p / "test.csv"] if p.is_dir() else [p])
     try:
-        datasets = [load_labeled(p, check=False) for p in paths]
+        datasets = [load_labeled(p, args.text_column, args.label_column, check=False) for p in paths]
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
