@@ -123,8 +123,9 @@ SIMPLER_WINS_WITHIN = 0.002
 # lowest gate, then fewest sentences) whose selection score is within SENTENCE_TOLERANCE of having no rule,
 # because the rule protects long replies (a blaming sentence among condolences) that cross-validation sees
 # few of; within the tolerance it costs nothing measurable.
+# Gates start at 0.9: only a sentence the model is at least 90% sure of counts as clearly critical.
 SEARCH_SENTENCE_RULES = [(0.0, 1.0, 2)] + [
-    (w, g, m) for w in (0.25, 0.5, 1.0) for g in (0.8, 0.9, 0.95) for m in (2, 3, 4, 5)
+    (w, g, m) for w in (0.25, 0.5, 1.0) for g in (0.9, 0.95, 0.98) for m in (2, 3, 4, 5)
 ]
 SENTENCE_TOLERANCE = 0.002
 
