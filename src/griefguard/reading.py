@@ -21,7 +21,6 @@ from griefguard.errors import InputError
 __all__ = ["Record", "Skip", "InputFile", "open_inputs", "read_records", "input_format", "STDIN"]
 
 STDIN = "-"
-FORMATS = ("text", "csv", "tsv", "jsonl")
 _DELIMITERS = {"csv": ",", "tsv": "\t"}
 _SNIFF_BYTES = 8192
 csv.field_size_limit(1 << 24)  # replies can be long; the default 128 KiB limit would reject a long statement

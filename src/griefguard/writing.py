@@ -6,9 +6,8 @@ import csv
 import json
 from typing import IO, Any
 
-__all__ = ["OUTPUT_FORMATS", "CORE_FIELDS", "make_writer", "output_row", "jsonl_line"]
+__all__ = ["CORE_FIELDS", "make_writer", "output_row", "jsonl_line"]
 
-OUTPUT_FORMATS = ("table", "jsonl", "csv", "tsv")
 CORE_FIELDS = ("file", "line", "score", "label", "flagged", "text")
 EXPLAIN_FIELDS = ("reasons", "sentence", "sentence_score")
 
