@@ -17,7 +17,6 @@ from rich.console import Console
 from rich.table import Table
 
 from griefguard.cli import fail
-from griefguard.dataset import load_labeled
 from griefguard.errors import EXIT_INTERRUPTED, GriefguardError
 from griefguard.metrics import metrics_table
 
@@ -72,8 +71,7 @@ def main(
             params=ModelParams(),
             progress=progress,
         )
-        test_data = load_labeled(test_path, text_column, label_column, check=False) if test_path else None
-        written = save_outputs(result, model, test_data)
+        written = save_outputs(result, model)
     except GriefguardError as exc:
         fail(str(exc), exc.exit_code)
     except OSError as exc:

@@ -12,6 +12,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import chain, islice, repeat
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,14 @@ class _Block:
         if not (len(self.vocabulary) == len(self.idf) == len(self.coef)):
             raise ValueError("vocabulary, idf and coef sizes differ")
         self.canonical = canonical_token if self.analyzer.normalizer == "full" else str
+
+    @cached_property
+    def terms(self) -> list[str]:
+        """Feature index -> n-gram, built on first use (by `explain`), so loading stays fast."""
+        names = [""] * len(self.vocabulary)
+        for gram, index in self.vocabulary.items():
+            names[index] = gram
+        return names
 
     def indices(self, tokens: list[str]) -> list[int]:
         """Feature indices of one document's n-grams that are in the vocabulary (with repeats)."""
@@ -251,7 +260,8 @@ def _make_block(spec: dict[str, Any]) -> _Block:
 
 
 class Scorer:
-    """A loaded griefguard model. Immutable after construction, so one instance can serve many threads."""
+    """A loaded griefguard model. Its only state after loading is caches of values derived from the model
+    (which always agree), so one instance can serve many threads."""
 
     def __init__(self, model: dict[str, Any], path: Path | None = None) -> None:
         self.path = path
@@ -361,10 +371,9 @@ class Scorer:
             contrib = block.contributions(tokens)
             if not contrib:
                 continue
-            names = {j: g for g, j in block.vocabulary.items() if j in contrib} if block.analyzer.kind == "word" else {}
             if block.analyzer.kind == "word":
                 for j, c in contrib.items():
-                    terms[names[j]] += c
+                    terms[block.terms[j]] += c
             else:  # attribute each character gram's share to the words it occurs in
                 per_token = [Counter(block.indices([tok])) for tok in tokens]
                 total = Counter(block.indices(tokens))

@@ -281,11 +281,12 @@ def _selection_score(metrics: dict[str, Any]) -> float:
 
 @dataclass
 class TrainResult:
-    """The exported model (plain arrays) and its card."""
+    """The exported model (plain arrays), its card, and the test data it was scored on (if any)."""
 
     model: dict[str, Any]
     card: dict[str, Any]
     pipeline: Pipeline
+    test: LabeledData | None = None
 
 
 def _library_versions() -> dict[str, str]:
@@ -457,7 +458,7 @@ def train(
             test_y, scorer.probabilities(test.texts), whole_threshold, test_kinds
         )
     card["training_seconds"] = round(time.perf_counter() - started, 1)
-    return TrainResult(model=model, card=card, pipeline=pipeline)
+    return TrainResult(model=model, card=card, pipeline=pipeline, test=test)
 
 
 def check_writable(model_path: str | Path) -> None:
@@ -467,7 +468,7 @@ def check_writable(model_path: str | Path) -> None:
     temporary_beside(Path(model_path)).unlink()
 
 
-def save_outputs(result: TrainResult, model_path: str | Path, test: LabeledData | None = None) -> list[Path]:
+def save_outputs(result: TrainResult, model_path: str | Path) -> list[Path]:
     """Write the model, its card (JSON and Markdown) and pictures beside it, all or nothing.
 
     Every file is first written to a temporary file in the same folder; only when all are written are
@@ -488,6 +489,7 @@ def save_outputs(result: TrainResult, model_path: str | Path, test: LabeledData 
     staged: list[tuple[Path, Path]] = []
     try:
         pictures: list[Path] = []
+        test = result.test
         if test is not None:
             scorer = Scorer(result.model)
             picture_dir = Path(tempfile.mkdtemp(prefix=".pictures.", dir=folder))
