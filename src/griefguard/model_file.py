@@ -1,35 +1,123 @@
-"""Read griefguard model files: plain arrays in a joblib file, checked on load (training writes them).
+"""The model file: its schema, a writer for training and a loader that cannot run code.
 
-A model file holds everything the scorer needs as plain data (vocabularies, IDF weights, coefficients,
-normaliser settings, threshold) so that scoring never imports scikit-learn. Loading checks the format
-and turns every way a file can be wrong into one ModelError line.
+A model file is one `.npz` archive (a zip of plain numpy arrays) holding everything the scorer needs:
+- `meta`: UTF-8 JSON (as bytes) with the format, labels, normaliser, n-gram range, link function,
+  threshold, sentence rule and the model card;
+- `tokens`: the vocabulary's tokens, newline-separated UTF-8 (as bytes);
+- `keys_1` ... `keys_N`: the sorted integer keys of the known n-grams of each length;
+- `idf`, `coef` (features x labels) and `intercept` (labels): float64 arrays.
+
+Loading never unpickles: the archive's members are listed and size-checked first, then each array is read
+with `allow_pickle=False`, which refuses any object array. A pickle (such as an old joblib model) is refused
+before a byte of it is interpreted. Every way a file can be wrong becomes one ModelError line.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import os
+import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from griefguard.engine import Vocabulary
 from griefguard.errors import ModelError
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "default_model_path", "load_model_data"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "LINKS",
+    "MODEL_ENV",
+    "MODEL_NAME",
+    "ModelData",
+    "SentenceRule",
+    "default_model_path",
+    "load_model",
+    "save_model",
+]
 
 FORMAT = "griefguard-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MODEL_ENV = "GRIEFGUARD_MODEL"
-MODEL_NAME = "griefguard.joblib"
-_REQUIRED = (
-    "format",
-    "format_version",
-    "blocks",
-    "intercept",
-    "threshold",
-    "sentence_weight",
-    "sentence_gate",
-    "sentence_min",
-    "card",
-)
+MODEL_NAME = "griefguard.npz"
+LINKS = ("softmax", "ovr")  # multinomial logistic regression, or one-vs-rest with normalised probabilities
+POSITIVE_LABEL = "critical"  # the label that is scored and flagged
+MAX_UNPACKED_BYTES = 1 << 30  # refuse archives that would unpack to more than 1 GiB (zip bombs)
+
+
+@dataclass(frozen=True)
+class SentenceRule:
+    """In a reply of at least `min_sentences` sentences, a sentence scoring at least `gate` raises the reply's
+    critical probability `weight` of the way towards its own. Weight 0 means no rule."""
+
+    weight: float = 0.0
+    gate: float = 1.0
+    min_sentences: int = 2
+
+    @property
+    def active(self) -> bool:
+        return self.weight > 0.0
+
+
+@dataclass(frozen=True)
+class ModelData:
+    """Everything a model is, as plain values and arrays (the one schema training writes and scoring reads)."""
+
+    labels: tuple[str, ...]
+    vocabulary: Vocabulary
+    idf: np.ndarray
+    coef: np.ndarray  # (features, labels)
+    intercept: np.ndarray  # (labels,)
+    sublinear_tf: bool = True
+    link: str = "softmax"
+    threshold: float = 0.5
+    sentence_rule: SentenceRule = field(default_factory=SentenceRule)
+    card: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n_features, n_labels = self.vocabulary.n_features, len(self.labels)
+        if POSITIVE_LABEL not in self.labels or len(set(self.labels)) != n_labels or n_labels < 2:
+            raise ValueError(f"labels must be distinct and include {POSITIVE_LABEL!r}, got {list(self.labels)}")
+        if self.idf.shape != (n_features,):
+            raise ValueError(f"idf has shape {self.idf.shape}, expected ({n_features},)")
+        if self.coef.shape != (n_features, n_labels):
+            raise ValueError(f"coef has shape {self.coef.shape}, expected ({n_features}, {n_labels})")
+        if self.intercept.shape != (n_labels,):
+            raise ValueError(f"intercept has shape {self.intercept.shape}, expected ({n_labels},)")
+        if self.link not in LINKS:
+            raise ValueError(f"unknown link {self.link!r}")
+        for name, values in (("idf", self.idf), ("coef", self.coef), ("intercept", self.intercept)):
+            if not np.isfinite(values).all():
+                raise ValueError(f"{name} holds values that are not finite")
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ValueError(f"threshold {self.threshold} is not between 0 and 1")
+        rule = self.sentence_rule
+        if not (0.0 <= rule.weight <= 1.0 and 0.0 <= rule.gate <= 1.0 and rule.min_sentences >= 1):
+            raise ValueError(f"bad sentence rule {rule}")
+
+    def meta(self) -> dict[str, Any]:
+        voc = self.vocabulary
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "labels": list(self.labels),
+            "normalizer": voc.normalizer,
+            "negation_scope": voc.negation_scope,
+            "ngram_range": [voc.min_n, voc.max_n],
+            "sublinear_tf": self.sublinear_tf,
+            "link": self.link,
+            "threshold": self.threshold,
+            "sentence_rule": {
+                "weight": self.sentence_rule.weight,
+                "gate": self.sentence_rule.gate,
+                "min_sentences": self.sentence_rule.min_sentences,
+            },
+            "card": self.card,
+        }
 
 
 def default_model_path() -> Path:
@@ -43,30 +131,145 @@ def default_model_path() -> Path:
     return installed if installed.exists() or not source.exists() else source
 
 
-def load_model_data(path: str | Path) -> dict[str, Any]:
-    """Load and check a model file; raise ModelError naming the file and the problem."""
-    import joblib  # imported here so that `import griefguard` stays free of it
+# -- writing -----------------------------------------------------------------------------------------------
 
-    path = Path(path)
-    if not path.exists():
-        raise ModelError(f"model file {path} does not exist (train one with `python train.py`)")
-    if path.is_dir():
-        raise ModelError(f"model path {path} is a directory, expected a .joblib file")
+
+def _bytes(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+
+
+def save_model(model: ModelData, path: str | Path) -> None:
+    """Write a model file (training calls this on a temporary path and renames it into place)."""
+    arrays: dict[str, np.ndarray] = {
+        "meta": _bytes(json.dumps(model.meta(), ensure_ascii=False, sort_keys=True)),
+        "tokens": _bytes("\n".join(model.vocabulary.tokens)),
+        "idf": np.ascontiguousarray(model.idf, dtype=np.float64),
+        "coef": np.ascontiguousarray(model.coef, dtype=np.float64),
+        "intercept": np.ascontiguousarray(model.intercept, dtype=np.float64),
+    }
+    for n, keys in zip(range(model.vocabulary.min_n, model.vocabulary.max_n + 1), model.vocabulary.keys, strict=True):
+        arrays[f"keys_{n}"] = np.ascontiguousarray(keys, dtype=np.int64)
+    with open(path, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
+
+
+# -- reading -----------------------------------------------------------------------------------------------
+
+_PICKLE_STARTS = (b"\x80", b"(", b"}", b"]", b"c")  # pickle protocols 0-5 and joblib's plain pickles
+
+
+def _check_archive(path: Path) -> list[str]:
+    """The archive's member names, after checking it is a zip of .npy members of a sane size."""
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if not head.startswith(b"PK"):
+        if head[:1] in _PICKLE_STARTS or head.startswith(b"\x1f\x8b") or head.startswith(b"ZF"):
+            raise ModelError(
+                f"model file {path} is a pickle or joblib file (an old griefguard model, or not one at all); "
+                "griefguard never unpickles model files: retrain with `griefguard train`"
+            )
+        raise ModelError(f"{path} is not a griefguard model file (expected a .npz archive)")
     try:
-        data = joblib.load(path)
-    except MemoryError:
-        raise ModelError(f"model file {path} is too large to load") from None
-    except Exception as exc:  # joblib/pickle raise many types for truncated or foreign files
-        raise ModelError(f"model file {path} is corrupt or truncated ({type(exc).__name__})") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+    except zipfile.BadZipFile:
+        raise ModelError(f"model file {path} is corrupt or truncated (not a readable zip archive)") from None
+    if sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
+        raise ModelError(f"model file {path} would unpack to more than {MAX_UNPACKED_BYTES >> 20} MiB; refused")
+    names = [i.filename for i in infos]
+    if not all(n.endswith(".npy") and "/" not in n for n in names):
+        raise ModelError(f"{path} is not a griefguard model file (unexpected members in the archive)")
+    return [n[: -len(".npy")] for n in names]
+
+
+def _meta(path: Path, raw: np.ndarray) -> dict[str, Any]:
+    try:
+        meta = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ModelError(f"model file {path} is damaged (its metadata is not JSON)") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelError(f"{path} is not a griefguard model file")
-    version = data.get("format_version")
+    version = meta.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise ModelError(
             f"model file {path} has format version {version}, newer than this griefguard reads "
             f"({FORMAT_VERSION}); upgrade griefguard"
         )
-    missing = [k for k in _REQUIRED if k not in data]
-    if missing:
-        raise ModelError(f"model file {path} is incomplete (missing {', '.join(missing)})")
-    return data
+    if version < FORMAT_VERSION:
+        raise ModelError(f"model file {path} has the old format version {version}; retrain with `griefguard train`")
+    return meta
+
+
+def _model(path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> ModelData:
+    min_n, max_n = (int(n) for n in meta["ngram_range"])
+    if not 1 <= min_n <= max_n <= 8:
+        raise ValueError(f"bad n-gram range {meta['ngram_range']}")
+    text = arrays["tokens"].tobytes().decode("utf-8")
+    vocabulary = Vocabulary(
+        normalizer=str(meta["normalizer"]),
+        min_n=min_n,
+        max_n=max_n,
+        tokens=text.split("\n") if text else [],
+        keys=[arrays[f"keys_{n}"] for n in range(min_n, max_n + 1)],
+        negation_scope=int(meta["negation_scope"]),
+    )
+    rule = meta["sentence_rule"]
+    threshold = float(meta["threshold"])
+    if math.isnan(threshold):
+        raise ValueError("threshold is not a number")
+    card = meta["card"]
+    if not isinstance(card, dict):
+        raise ValueError("card is not an object")
+    return ModelData(
+        labels=tuple(str(x) for x in meta["labels"]),
+        vocabulary=vocabulary,
+        idf=arrays["idf"],
+        coef=arrays["coef"],
+        intercept=arrays["intercept"],
+        sublinear_tf=bool(meta["sublinear_tf"]),
+        link=str(meta["link"]),
+        threshold=threshold,
+        sentence_rule=SentenceRule(float(rule["weight"]), float(rule["gate"]), int(rule["min_sentences"])),
+        card=card,
+    )
+
+
+_DTYPES = {"meta": np.uint8, "tokens": np.uint8, "idf": np.float64, "coef": np.float64, "intercept": np.float64}
+
+
+def load_model(path: str | Path) -> ModelData:
+    """Read and check a model file without running any code from it; raise ModelError naming the problem."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelError(
+            f"model file {path} does not exist; pass --model PATH or set ${MODEL_ENV} to a model file "
+            "(`griefguard train` makes one)"
+        )
+    if path.is_dir():
+        raise ModelError(f"model path {path} is a directory, expected a {MODEL_NAME} file")
+    try:
+        names = _check_archive(path)
+        missing = [n for n in ("meta", "tokens", "idf", "coef", "intercept") if n not in names]
+        if missing:
+            raise ModelError(f"model file {path} is incomplete (missing {', '.join(missing)})")
+        arrays: dict[str, np.ndarray] = {}
+        with np.load(path, allow_pickle=False) as archive:
+            for name in names:
+                arrays[name] = archive[name]
+        for name, array in arrays.items():
+            expected = _DTYPES.get(name, np.int64)
+            if array.dtype != expected:
+                raise ModelError(f"model file {path} is damaged ({name} has type {array.dtype}, expected {expected})")
+        meta = _meta(path, arrays["meta"])
+        return _model(path, meta, arrays)
+    except ModelError:
+        raise
+    except PermissionError:
+        raise ModelError(f"model file {path}: permission denied") from None
+    except MemoryError:
+        raise ModelError(f"model file {path} is too large to load") from None
+    except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
+        # ValueError is also what numpy raises for an object array under allow_pickle=False.
+        raise ModelError(f"model file {path} is damaged ({exc})") from None
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise ModelError(f"model file {path} is corrupt or truncated ({type(exc).__name__})") from None

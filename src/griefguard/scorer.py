@@ -1,342 +1,238 @@
 """Score replies with a trained griefguard model, using numpy only (no scikit-learn at scoring time).
 
-The model is a logistic regression over L2-normalised TF-IDF blocks (word and character n-grams). The
-scorer recomputes exactly what scikit-learn's pipeline computes, from the plain arrays in the model file,
-so a command-line call starts fast. A reply's score also looks at its most critical sentence, so a
-paragraph of condolences cannot dilute one sentence that blames the griever.
+The model is a logistic regression (multinomial, or one-vs-rest) over L2-normalised TF-IDF word n-grams,
+with three labels: critical, supportive and neutral. A reply's `score` is its probability of being critical;
+it is `flagged` when the score reaches the threshold, and its `label` is the most probable of the three.
+`coverage` is the share of the reply's tokens the model knows: a reply with none (empty, or in a language
+the model never saw) is never flagged on the model's prior alone; it is labelled neutral with score 0.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
-from itertools import chain, islice, repeat
+from itertools import islice
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
-from griefguard.features import TOKENIZERS, Analyzer
-from griefguard.model_file import default_model_path, load_model_data
-from griefguard.normalize import (
-    HAS_CONTENT,
-    canonical_token,
-    fold_many,
-    join_spaced_letters,
-    sentence_pieces,
-    split_sentences,
-    split_tokens_many,
-)
+from griefguard.engine import FeatureEngine, Rows
+from griefguard.model_file import POSITIVE_LABEL, ModelData, default_model_path, load_model
+from griefguard.normalize import Layout, sentence_texts
 
-__all__ = ["Explanation", "Prediction", "Scorer", "load_scorer", "split_sentences"]
+__all__ = ["Explanation", "Prediction", "Scorer", "load_scorer"]
 
 BATCH_SIZE = 2048
 
 
 @dataclass(frozen=True)
 class Prediction:
-    """A scored reply: `score` is the probability it is critical; `flagged` means score >= threshold."""
+    """A scored reply: `score` is the probability it is critical; `flagged` means score >= threshold;
+    `label` is the most probable label; `coverage` the share of its tokens the model knows."""
 
     text: str
-    score: float
     label: str
+    score: float
     flagged: bool
+    probabilities: dict[str, float]
+    coverage: float
 
 
 @dataclass(frozen=True)
 class Explanation:
     """Why a reply scored as it did.
 
-    `raising` and `lowering` hold (term, contribution) pairs, contributions in log-odds, largest first;
-    `sentence` is the most critical sentence of a reply of two or more sentences, with its own score.
+    `raising` and `lowering` hold (term, contribution) pairs, in log-odds of critical against the other labels,
+    largest first; `lowering` also names the label each term points to, as (term, contribution, label).
+    `sentence` is the most critical sentence of a reply of two or more sentences, with its own score, and
+    `from_sentence` says that this sentence set the score (the terms are then that sentence's terms).
     """
 
     text: str
     score: float
     threshold: float
     flagged: bool
+    label: str
+    coverage: float
     raising: list[tuple[str, float]] = field(default_factory=list)
-    lowering: list[tuple[str, float]] = field(default_factory=list)
+    lowering: list[tuple[str, float, str]] = field(default_factory=list)
     sentence: str | None = None
     sentence_score: float | None = None
+    from_sentence: bool = False
 
 
-class _Block:
-    """One TF-IDF block of the model: an analyzer, its vocabulary, IDF weights and coefficients."""
+@dataclass(frozen=True)
+class Batch:
+    """Scores of a batch: final probabilities (labels in the model's order), coverage, and the most critical
+    sentence's index among each reply's sentence pieces (-1 if fewer than two sentences) with its probability
+    of being critical, and whether the sentence rule set the score."""
 
-    def __init__(self, spec: dict[str, Any]) -> None:
-        self.analyzer = Analyzer(**spec["analyzer"])
-        self.vocabulary: dict[str, int] = spec["vocabulary"]
-        self.idf = np.asarray(spec["idf"], dtype=np.float64)
-        self.coef = np.asarray(spec["coef"], dtype=np.float64)
-        self.sublinear_tf = bool(spec["sublinear_tf"])
-        if not (len(self.vocabulary) == len(self.idf) == len(self.coef)):
-            raise ValueError("vocabulary, idf and coef sizes differ")
-        self.canonical = canonical_token if self.analyzer.normalizer == "full" else str
-
-    @cached_property
-    def terms(self) -> list[str]:
-        """Feature index -> n-gram, built on first use (by `explain`), so loading stays fast."""
-        names = [""] * len(self.vocabulary)
-        for gram, index in self.vocabulary.items():
-            names[index] = gram
-        return names
-
-    def indices(self, tokens: list[str]) -> list[int]:
-        """Feature indices of one document's n-grams that are in the vocabulary (with repeats)."""
-        get = self.vocabulary.get
-        return [i for g in self.analyzer.from_tokens(tokens) if (i := get(g)) is not None]
-
-    def features(self, token_lists: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
-        """(document, feature) pairs, one per n-gram occurrence found in the vocabulary.
-
-        `token_lists` are split tokens before `canonical_token` (the scorer's batch form).
-        """
-        canonical = self.canonical
-        docs = [self.indices([canonical(t) for t in tokens]) for tokens in token_lists]
-        lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
-        features = np.fromiter((i for d in docs for i in d), dtype=np.int64, count=int(lengths.sum()))
-        return np.repeat(np.arange(len(docs), dtype=np.int64), lengths), features
-
-    def decision(self, n_docs: int, doc_ids: np.ndarray, features: np.ndarray) -> np.ndarray:
-        """Each document's contribution to the log-odds: coef . l2normalise(tf * idf)."""
-        if len(features) == 0:
-            return np.zeros(n_docs)
-        keys, counts = np.unique(doc_ids * len(self.idf) + features, return_counts=True)
-        doc_of, feature_of = np.divmod(keys, len(self.idf))
-        tf = counts.astype(np.float64)
-        if self.sublinear_tf:
-            tf = 1.0 + np.log(tf)
-        weight = tf * self.idf[feature_of]
-        norm = np.sqrt(np.bincount(doc_of, weight * weight, minlength=n_docs))
-        dot = np.bincount(doc_of, weight * self.coef[feature_of], minlength=n_docs)
-        return np.divide(dot, norm, out=np.zeros(n_docs), where=norm > 0)
-
-    def contributions(self, tokens: list[str]) -> dict[int, float]:
-        """Per-feature log-odds contributions for one document."""
-        counts = Counter(self.indices(tokens))
-        if not counts:
-            return {}
-        weights = {j: (1.0 + math.log(c) if self.sublinear_tf else float(c)) * self.idf[j] for j, c in counts.items()}
-        norm = math.sqrt(sum(w * w for w in weights.values()))
-        return {j: float(self.coef[j] * w / norm) for j, w in weights.items()}
+    probabilities: np.ndarray
+    coverage: np.ndarray
+    worst_sentence: np.ndarray
+    worst_score: np.ndarray
+    raised: np.ndarray  # the sentence rule set the score
 
 
-class _WordBlock(_Block):
-    """A word n-gram block whose lookups run over a whole batch at once with numpy.
-
-    Every token that occurs in the vocabulary gets a small id; an n-gram is then the integer
-    sum(id_k * base**k), looked up in a dict of integers. This finds exactly the n-grams the analyzer would
-    produce, without building their strings.
-    """
-
-    def __init__(self, spec: dict[str, Any]) -> None:
-        super().__init__(spec)
-        self.token_ids: dict[str, int] = {}
-        for gram in self.vocabulary:
-            for token in gram.split(" "):
-                self.token_ids.setdefault(token, len(self.token_ids) + 1)  # 0 means "not in any n-gram"
-        self.lookup = _TokenIds(self.token_ids, self.canonical)
-        self.base = len(self.token_ids) + 1
-        if self.base**self.analyzer.max_n >= 2**62:
-            raise ValueError("word vocabulary too large for integer n-gram keys")
-        self.unigram = np.full(self.base, -1, dtype=np.int64)
-        grams: dict[int, tuple[list[int], list[int]]] = {}
-        for gram, index in self.vocabulary.items():
-            parts = gram.split(" ")
-            if len(parts) == 1:
-                self.unigram[self.token_ids[gram]] = index
-            else:
-                keys, indices = grams.setdefault(len(parts), ([], []))
-                keys.append(self._key([self.token_ids[t] for t in parts]))
-                indices.append(index)
-        self.ngrams: dict[int, dict[int, int]] = {n: dict(zip(k, i, strict=True)) for n, (k, i) in grams.items()}
-
-    def _key(self, ids: list[int]) -> int:
-        key = 0
-        for i in ids:
-            key = key * self.base + i
-        return key
-
-    def features(self, token_lists: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
-        lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
-        ids = np.fromiter(
-            map(self.lookup.__getitem__, chain.from_iterable(token_lists)), dtype=np.int64, count=int(lengths.sum())
-        )
-        doc_of = np.repeat(np.arange(len(token_lists), dtype=np.int64), lengths)
-        found_docs, found_features = [], []
-        if self.analyzer.min_n <= 1:
-            feature = self.unigram[ids]
-            hit = feature >= 0
-            found_docs.append(doc_of[hit])
-            found_features.append(feature[hit])
-        for n in range(max(2, self.analyzer.min_n), self.analyzer.max_n + 1):
-            if n not in self.ngrams or len(ids) < n:
-                continue
-            span = len(ids) - n + 1
-            ok = doc_of[:span] == doc_of[n - 1 :]
-            key = np.zeros(span, dtype=np.int64)
-            for k in range(n):
-                part = ids[k : k + span]
-                ok &= part > 0
-                key = key * self.base + part
-            candidates = np.flatnonzero(ok)
-            found = np.fromiter(
-                map(self.ngrams[n].get, key[candidates].tolist(), repeat(-1)), dtype=np.int64, count=len(candidates)
-            )
-            hit = found >= 0
-            found_docs.append(doc_of[candidates[hit]])
-            found_features.append(found[hit])
-        if not found_docs:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        return np.concatenate(found_docs), np.concatenate(found_features)
+def _check_text(text: object) -> str:
+    if isinstance(text, str):
+        return text
+    if isinstance(text, bytes | bytearray):
+        raise TypeError("a reply must be a str, got bytes: decode it first (for example text.decode('utf-8'))")
+    raise TypeError(f"a reply must be a str, got {type(text).__name__}")
 
 
-class _TokenIds(dict[str, int]):
-    """Split token -> id of its canonical form in a word vocabulary (0 if absent), filled as tokens are met.
-
-    Only ever maps a token to the same value, so sharing it between threads is safe; it stops growing at
-    CACHE_LIMIT tokens, so memory stays bounded on an endless stream.
-    """
-
-    CACHE_LIMIT = 200_000
-
-    def __init__(self, known: dict[str, int], canonical: Callable[[str], str]) -> None:
-        super().__init__()
-        self.known = known
-        self.canonical = canonical
-
-    def __missing__(self, token: str) -> int:
-        value = self.known.get(self.canonical(token), 0)
-        if len(self) < self.CACHE_LIMIT:
-            self[token] = value
-        return value
-
-
-def _raw_tokens(texts: list[str], normalizer: str) -> list[list[str]]:
-    """Tokens of a batch after folding and splitting, before spaced letters are joined and tokens canonicalised."""
-    if normalizer != "full":
-        return split_tokens_many([" ".join(t.lower().split()) for t in texts])
-    return split_tokens_many(fold_many(texts))
-
-
-def _join_spaced(token_lists: list[list[str]]) -> list[list[str]]:
-    """Apply `join_spaced_letters` to the (rare) documents with four single-character tokens in a row."""
-    lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
-    flat_len = np.fromiter(map(len, chain.from_iterable(token_lists)), dtype=np.int64, count=int(lengths.sum()))
-    if len(flat_len) >= 4:
-        single = flat_len == 1
-        run = single[:-3] & single[1:-2] & single[2:-1] & single[3:]
-        if run.any():
-            doc_of = np.repeat(np.arange(len(token_lists)), lengths)
-            for d in np.unique(doc_of[np.flatnonzero(run)]).tolist():
-                token_lists[d] = join_spaced_letters(token_lists[d])
-    return token_lists
-
-
-def _pieces(texts: list[str]) -> list[list[str]]:
-    """`sentence_pieces(t)` for each text t, computed in one pass.
-
-    The texts are joined with NUL (removed from the texts first: normalisation drops it anyway), split once,
-    and the pieces handed back to their texts.
-    """
-    joined = "\x00".join(t.replace("\x00", "") for t in texts)
-    out: list[list[str]] = [[] for _ in texts]
-    i = 0
-    for piece in sentence_pieces(joined):
-        first, *rest = piece.split("\x00")
-        out[i].append(first)
-        for part in rest:
-            i += 1
-            out[i].append(part)
-    return out
-
-
-def _make_block(spec: dict[str, Any]) -> _Block:
-    return _WordBlock(spec) if spec["analyzer"]["kind"] == "word" else _Block(spec)
+def _check_many(texts: object) -> Iterable[str]:
+    if isinstance(texts, str | bytes | bytearray):
+        raise TypeError("expected an iterable of replies, got one string: use score() for a single reply")
+    if not isinstance(texts, Iterable):
+        raise TypeError(f"expected an iterable of replies, got {type(texts).__name__}")
+    return texts
 
 
 class Scorer:
-    """A loaded griefguard model. Its only state after loading is caches of values derived from the model
-    (which always agree), so one instance can serve many threads."""
+    """A loaded griefguard model. Immutable after loading (its only state is caches of values derived from the
+    model, which always agree), so one instance can serve many threads."""
 
-    def __init__(self, model: dict[str, Any], path: Path | None = None) -> None:
-        self.path = path
-        self._blocks = [_make_block(b) for b in model["blocks"]]
-        self._intercept = float(model["intercept"])
-        self.threshold = float(model["threshold"])
-        self.sentence_weight = float(model["sentence_weight"])
-        self.sentence_gate = float(model["sentence_gate"])
-        self.sentence_min = int(model["sentence_min"])
-        self.card: dict[str, Any] = dict(model["card"])
-        normalizers = {b.analyzer.normalizer for b in self._blocks}
-        if len(normalizers) != 1:
-            raise ValueError("all blocks of a model must share one normalizer")
-        self._normalizer = normalizers.pop()
+    __slots__ = ("_card", "_coef", "_critical", "_engine", "_intercept", "_model", "_path")
 
-    # -- whole-reply probabilities: exactly the scikit-learn pipeline's predict_proba -------------------
-    def _tokens(self, text: str) -> list[str]:
-        return TOKENIZERS[self._normalizer](text)
+    def __init__(self, model: ModelData, path: Path | None = None) -> None:
+        init = object.__setattr__
+        init(self, "_path", path)
+        init(self, "_engine", FeatureEngine(model.vocabulary, model.idf, model.sublinear_tf))
+        init(self, "_coef", np.ascontiguousarray(model.coef))
+        init(self, "_intercept", np.asarray(model.intercept, dtype=np.float64))
+        init(self, "_critical", model.labels.index(POSITIVE_LABEL))
+        init(self, "_card", MappingProxyType(model.card))
+        init(self, "_model", model)
 
-    def _probabilities(self, token_lists: list[list[str]]) -> np.ndarray:
-        z = np.full(len(token_lists), self._intercept)
-        for block in self._blocks:
-            z += block.decision(len(token_lists), *block.features(token_lists))
-        return 1.0 / (1.0 + np.exp(-z))
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"a Scorer is immutable; cannot set {name!r}")
 
-    def _finish(self, token_lists: list[list[str]]) -> list[list[str]]:
-        return _join_spaced(token_lists) if self._normalizer == "full" else token_lists
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Worker processes receive the model's arrays, never a path to read again.
+        return (Scorer, (self._model, self._path))
 
-    def _tokenise(self, texts: list[str]) -> tuple[list[list[str]], list[list[str]], list[int]]:
-        """Tokens of each reply and of the sentences of multi-sentence replies, with each sentence's reply.
+    # -- what the model is -----------------------------------------------------------------------------------
+    @property
+    def path(self) -> Path | None:
+        return self._path
 
-        Tokens are defined sentence by sentence (`normalize.tokens`), so each piece is normalised once and a
-        reply's tokens are its pieces' tokens end to end.
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self._model.labels
+
+    @property
+    def threshold(self) -> float:
+        return self._model.threshold
+
+    @property
+    def card(self) -> MappingProxyType[str, Any]:
+        return self._card
+
+    @property
+    def model(self) -> ModelData:
+        return self._model
+
+    @property
+    def _fallback(self) -> int:
+        """The label of a reply the model knows nothing of: neutral, or the first label that is not critical."""
+        labels = self.labels
+        if "neutral" in labels:
+            return labels.index("neutral")
+        return next(i for i in range(len(labels)) if i != self._critical)
+
+    # -- scoring ---------------------------------------------------------------------------------------------
+    def _probabilities(self, rows: Rows) -> np.ndarray:
+        """Label probabilities for TF-IDF rows: exactly the fitted logistic regression's predict_proba."""
+        z = np.tile(self._intercept, (rows.n_rows, 1))
+        if len(rows.data):
+            row_of = rows.row_of()
+            weighted = rows.data[:, None] * self._coef[rows.indices]
+            for k in range(z.shape[1]):
+                z[:, k] += np.bincount(row_of, weighted[:, k], minlength=rows.n_rows)
+        if self._model.link == "softmax":
+            z -= z.max(axis=1, keepdims=True)
+            p = np.exp(z)
+        else:
+            p = 1.0 / (1.0 + np.exp(-z))
+        return p / p.sum(axis=1, keepdims=True)
+
+    def predict_batch(self, texts: list[str], sentences: bool = False) -> Batch:
+        """Score one batch of replies (the one path every public method goes through).
+
+        Each reply's most critical sentence is found when the model has a sentence rule, or when `sentences`
+        asks for it (explanations); otherwise `worst_sentence` is -1 throughout.
         """
-        pieces = _pieces(texts)
-        raw = _raw_tokens([p for ps in pieces for p in ps], self._normalizer)
-        whole: list[list[str]] = []
-        sentences: list[list[str]] = []
-        owners: list[int] = []
-        k = 0
-        for i, parts in enumerate(pieces):
-            tokens = raw[k : k + len(parts)]
-            k += len(parts)
-            if len(parts) == 1:
-                whole.append(tokens[0])
-                continue
-            whole.append(list(chain.from_iterable(tokens)))
-            content = [t for p, t in zip(parts, tokens, strict=True) if HAS_CONTENT.search(p)]
-            if len(content) > 1:
-                sentences.extend(content)
-                owners.extend([i] * len(content))
-        return self._finish(whole), sentences, owners
+        engine = self._engine
+        ids, layout = engine.token_ids(engine.tokenize(texts))
+        probs = self._probabilities(engine.rows(ids, layout))
+        coverage = engine.coverage(ids, layout)
+        n = len(texts)
+        rule = self._model.sentence_rule
+        if rule.active or sentences:
+            worst, worst_score = self._worst_sentences(ids, layout, n)
+        else:
+            worst, worst_score = np.full(n, -1, dtype=np.int64), np.zeros(n)
+        raised = np.zeros(n, dtype=bool)
+        if rule.active:
+            c = self._critical
+            whole = probs[:, c]
+            counted = np.bincount(layout.sentence_doc[np.diff(layout.sentence_starts) > 0], minlength=n)
+            raised = (worst >= 0) & (counted >= rule.min_sentences) & (worst_score >= rule.gate) & (worst_score > whole)
+            if raised.any():
+                new = whole + rule.weight * (worst_score - whole)
+                scale = np.where(raised, (1.0 - new) / np.maximum(1.0 - whole, 1e-300), 1.0)
+                probs = probs * scale[:, None]
+                probs[:, c] = np.where(raised, new, whole)
+        unknown = coverage == 0.0
+        if unknown.any():  # no evidence: neutral, never flagged on the model's prior alone
+            probs[unknown] = 0.0
+            probs[unknown, self._fallback] = 1.0
+            raised[unknown] = False
+        return Batch(probs, coverage, worst, worst_score, raised)
 
-    def probabilities(self, texts: list[str]) -> np.ndarray:
-        """Probability that each whole reply is critical, ignoring sentence structure."""
-        return self._probabilities(self._tokenise(texts)[0])
+    def _worst_sentences(self, ids: np.ndarray, layout: Layout, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """For each reply of two or more (non-empty) sentences: the index of its most critical sentence among its
+        sentence pieces (as `normalize.sentence_texts` cuts it), and that sentence's probability of being
+        critical; -1 and 0 for other replies."""
+        worst = np.full(n, -1, dtype=np.int64)
+        worst_score = np.zeros(n)
+        doc_of = layout.sentence_doc
+        nonempty = np.diff(layout.sentence_starts) > 0
+        counted = np.bincount(doc_of[nonempty], minlength=n)
+        candidates = np.flatnonzero(nonempty & (counted[doc_of] >= 2))
+        if not len(candidates):
+            return worst, worst_score
+        rows = self._engine.rows(ids, layout, by="sentence")
+        critical = self._probabilities(rows)[candidates, self._critical]
+        docs = doc_of[candidates]
+        order = np.lexsort((-critical, docs))  # by reply, most critical first
+        first = np.concatenate(([True], docs[order][1:] != docs[order][:-1]))
+        best = order[first]
+        first_piece = np.searchsorted(doc_of, docs[best])  # each reply's first sentence
+        worst[docs[best]] = candidates[best] - first_piece
+        worst_score[docs[best]] = critical[best]
+        return worst, worst_score
 
-    # -- scores: the whole reply, raised towards its most critical sentence when that one is clearly critical --
-    def _score_batch(self, texts: list[str]) -> np.ndarray:
-        whole, sentences, owners = self._tokenise(texts)
-        scores = self._probabilities(whole)
-        if self.sentence_weight == 0.0 or not sentences:
-            return scores
-        worst = np.zeros(len(texts))
-        owner = np.asarray(owners)
-        np.maximum.at(worst, owner, self._probabilities(self._finish(sentences)))
-        # Only a sentence the model is sure of, in a reply long enough to dilute it, may raise its reply.
-        worst[(worst < self.sentence_gate) | (np.bincount(owner, minlength=len(texts)) < self.sentence_min)] = 0.0
-        return scores + self.sentence_weight * np.maximum(worst - scores, 0.0)
+    def iter_batches(self, texts: Iterable[str], batch_size: int = BATCH_SIZE) -> Iterator[tuple[list[str], Batch]]:
+        """(texts, scores) a batch at a time, for a stream of replies of any length (memory stays flat)."""
+        iterator = iter(_check_many(texts))
+        while batch := list(islice(iterator, batch_size)):
+            yield batch, self.predict_batch([_check_text(t) for t in batch])
+
+    def probabilities(self, texts: Iterable[str]) -> np.ndarray:
+        """Each reply's probability of each label (columns in the order of `labels`)."""
+        parts = [b.probabilities for _, b in self.iter_batches(texts)]
+        return np.concatenate(parts) if parts else np.zeros((0, len(self.labels)))
 
     def iter_scores(self, texts: Iterable[str], batch_size: int = BATCH_SIZE) -> Iterator[float]:
-        """Scores for a stream of replies, in order, computed a batch at a time (memory stays flat)."""
-        iterator = iter(texts)
-        while batch := list(islice(iterator, batch_size)):
-            yield from self._score_batch(batch).tolist()
+        """Scores for a stream of replies, in order, computed a batch at a time."""
+        for _, batch in self.iter_batches(texts, batch_size):
+            yield from batch.probabilities[:, self._critical].tolist()
 
     def score_many(self, texts: Iterable[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
         """Probability that each reply is critical, as a numpy array (any iterable, read in batches)."""
@@ -344,61 +240,110 @@ class Scorer:
 
     def score(self, text: str) -> float:
         """Probability that one reply is critical."""
-        return float(self._score_batch([text])[0])
+        return float(self.predict_batch([_check_text(text)]).probabilities[0, self._critical])
 
-    def _threshold(self, threshold: float | None) -> float:
+    def check_threshold(self, threshold: float | None) -> float:
+        """The threshold to use: the model's, or the one given if it is a number between 0 and 1."""
         if threshold is None:
             return self.threshold
-        if not 0.0 <= threshold <= 1.0 or math.isnan(threshold):
+        if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+            raise TypeError(f"threshold must be a number, got {type(threshold).__name__}")
+        if math.isnan(threshold) or not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
-        return threshold
+        return float(threshold)
+
+    def predictions(self, texts: list[str], batch: Batch, threshold: float) -> list[Prediction]:
+        """Prediction records for a scored batch."""
+        labels = self.labels
+        out = []
+        for text, probs, cov in zip(texts, batch.probabilities.tolist(), batch.coverage.tolist(), strict=True):
+            score = probs[self._critical]
+            out.append(
+                Prediction(
+                    text=text,
+                    label=labels[max(range(len(labels)), key=probs.__getitem__)],
+                    score=score,
+                    flagged=score >= threshold,
+                    probabilities=dict(zip(labels, probs, strict=True)),
+                    coverage=cov,
+                )
+            )
+        return out
 
     def classify(self, texts: Iterable[str] | str, threshold: float | None = None) -> list[Prediction]:
-        """Label replies: flagged (critical) when the score reaches the model's threshold, or the one given."""
-        cut = self._threshold(threshold)
-        items = [texts] if isinstance(texts, str) else list(texts)
-        return [
-            Prediction(text=t, score=s, label="critical" if s >= cut else "supportive", flagged=s >= cut)
-            for t, s in zip(items, self.iter_scores(items), strict=True)
-        ]
+        """Label replies; flagged when the critical score reaches the model's threshold (or the one given)."""
+        cut = self.check_threshold(threshold)
+        items = [texts] if isinstance(texts, str) else texts
+        out: list[Prediction] = []
+        for batch_texts, batch in self.iter_batches(items):
+            out.extend(self.predictions(batch_texts, batch, cut))
+        return out
 
+    # -- explanations ----------------------------------------------------------------------------------------
     def explain(self, text: str, top: int = 6, threshold: float | None = None) -> Explanation:
-        """The terms that pushed a reply's score up and down most, and its most critical sentence."""
-        cut = self._threshold(threshold)
-        tokens = self._tokens(text)
-        terms: Counter[str] = Counter()
-        for block in self._blocks:
-            contrib = block.contributions(tokens)
-            if not contrib:
-                continue
-            if block.analyzer.kind == "word":
-                for j, c in contrib.items():
-                    terms[block.terms[j]] += c
-            else:  # attribute each character gram's share to the words it occurs in
-                per_token = [Counter(block.indices([tok])) for tok in tokens]
-                total = Counter(block.indices(tokens))
-                for tok, grams in zip(tokens, per_token, strict=True):
-                    terms[tok] += sum(contrib[j] * n / total[j] for j, n in grams.items())
-        ranked = sorted(terms.items(), key=lambda kv: (-abs(kv[1]), kv[0]))
-        raising = [(t, round(c, 4)) for t, c in ranked if c > 0][:top]
-        lowering = [(t, round(c, 4)) for t, c in ranked if c < 0][:top]
-        score = self.score(text)
+        """The terms that pushed a reply's critical score up and down most, and its most critical sentence.
+
+        When the sentence rule set the score, the terms are those of the sentence that set it.
+        """
+        text = _check_text(text)
+        cut = self.check_threshold(threshold)
+        batch = self.predict_batch([text], sentences=True)
+        probs = batch.probabilities[0]
+        score = float(probs[self._critical])
+        pieces = sentence_texts(text)
         sentence = sentence_score = None
-        parts = split_sentences(text)
-        if len(parts) > 1:
-            probs = self.probabilities(parts)
-            k = int(np.argmax(probs))
-            sentence, sentence_score = parts[k], float(probs[k])
+        if batch.worst_sentence[0] >= 0:
+            index = int(batch.worst_sentence[0])
+            sentence = pieces[index] if index < len(pieces) else None
+            sentence_score = float(batch.worst_score[0])
+        from_sentence = bool(batch.raised[0]) and sentence is not None
+        explained = sentence if from_sentence and sentence is not None else text
+        raising, lowering = self._contributions(explained, top)
         return Explanation(
             text=text,
             score=score,
             threshold=cut,
             flagged=score >= cut,
+            label=self.labels[int(np.argmax(probs))],
+            coverage=float(batch.coverage[0]),
             raising=raising,
             lowering=lowering,
             sentence=sentence,
             sentence_score=sentence_score,
+            from_sentence=from_sentence,
         )
+
+    def _contributions(self, text: str, top: int) -> tuple[list[tuple[str, float]], list[tuple[str, float, str]]]:
+        """Each n-gram's contribution to the log-odds of critical against the other labels.
+
+        For a multinomial model this is the local (first-order) share of each term: its weight towards
+        critical minus its weight towards the other labels, averaged by their probabilities in this reply.
+        For one-vs-rest, the critical classifier's own log-odds terms.
+        """
+        engine = self._engine
+        ids, layout = engine.token_ids(engine.tokenize([text]))
+        rows = engine.rows(ids, layout)
+        if not len(rows.data):
+            return [], []
+        c = self._critical
+        coef = self._coef[rows.indices]  # (terms, labels)
+        if self._model.link == "softmax":
+            p = self._probabilities(rows)[0]
+            others = [k for k in range(len(self.labels)) if k != c]
+            q = p[others] / max(p[others].sum(), 1e-300)
+            toward = coef[:, c] - coef[:, others] @ q
+        else:
+            toward = coef[:, c]
+        contribution = rows.data * toward
+        against = [k for k in range(len(self.labels)) if k != c]
+        points_to = [self.labels[against[i]] for i in np.argmax(coef[:, against], axis=1)]
+        names = [" ".join(engine.vocabulary.decode(int(j))) for j in rows.indices]
+        ranked = sorted(range(len(names)), key=lambda i: (-abs(contribution[i]), names[i]))
+        raising = [(names[i], round(float(contribution[i]), 4)) for i in ranked if contribution[i] > 0][:top]
+        lowering = [(names[i], round(float(contribution[i]), 4), points_to[i]) for i in ranked if contribution[i] < 0][
+            :top
+        ]
+        return raising, lowering
 
 
 def load_scorer(path: str | Path | None = None) -> Scorer:
@@ -406,11 +351,5 @@ def load_scorer(path: str | Path | None = None) -> Scorer:
 
     Raises ModelError with one clear line when the file is missing, corrupt or not a griefguard model.
     """
-    from griefguard.errors import ModelError
-
     model_path = Path(path) if path is not None else default_model_path()
-    data = load_model_data(model_path)
-    try:
-        return Scorer(data, path=model_path)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelError(f"model file {model_path} is damaged ({exc})") from None
+    return Scorer(load_model(model_path), path=model_path)
