@@ -147,8 +147,9 @@ _YOU = re.compile(r"\b(?:you|your|you're|youre|you've|yourself|yourselves|u|ur|y
 
 
 def tweeteval(snapshots: Path) -> Iterator[Row]:
-    """Sentiment neutral and positive, and emotion joy and optimism: neutral. The offensive task's test split
-    (OLID) is held out whole: its not-offensive tweets are neutral, its offensive tweets the hostile side."""
+    """Sentiment neutral and positive, and emotion joy and optimism: neutral. The offensive task (OLID): in its
+    train and validation splits, not-offensive tweets are neutral and offensive tweets that address the reader
+    ("you") are critical; its test split is held out whole (not-offensive neutral, offensive the hostile side)."""
     src = SOURCES["tweeteval"]
 
     def task(name: str, split: str) -> Iterator[tuple[int, str, str]]:
@@ -167,6 +168,13 @@ def tweeteval(snapshots: Path) -> Iterator[Row]:
         for line, text, cls in task("emotion", split):
             if cls in ("joy", "optimism"):
                 yield Row(text, "neutral", "plain", "neutral", f"emotion:{cls}", f"emotion/{split}:{line}")
+    for split in ("train", "val"):
+        for line, text, cls in task("offensive", split):
+            origin = f"offensive/{split}:{line}"
+            if cls == "offensive" and _YOU.search(text):
+                yield Row(text, "critical", "hostile", "hostile", "offensive-train:addressed", origin, split="train")
+            elif cls == "not-offensive":
+                yield Row(text, "neutral", "plain", "neutral", "offensive-train:not-offensive", origin, split="train")
     for line, text, cls in task("offensive", "test"):
         origin = f"offensive/test:{line}"
         if cls == "offensive":
@@ -268,6 +276,7 @@ CAPS = {
     ("tweeteval", "sentiment:positive"): 1200,
     ("tweeteval", "emotion:joy"): 600,
     ("tweeteval", "emotion:optimism"): 400,
+    ("tweeteval", "offensive-train:not-offensive"): 2000,
     ("davidson", "neither"): 2500,
     ("davidson", "hate_speech"): 600,
     ("politeness", "request"): 3000,

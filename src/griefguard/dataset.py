@@ -2,7 +2,7 @@
 
 Training reads its data only through `load_labeled`, so a typo in a label, an empty reply, a conflicting
 duplicate or a test row that near-copies a training row stops training before a model is built.
-Run `python -m griefguard.dataset data/` to check a data folder and print its counts table.
+`griefguard check-data data/` checks a data folder and prints its counts table.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import re
-import sys
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,19 +21,23 @@ from griefguard.errors import DataError
 
 __all__ = [
     "HARD_KINDS",
+    "REGISTER_KINDS",
     "KINDS",
     "LABELS",
     "Example",
     "LabeledData",
+    "check_files",
     "counts_table",
+    "describe_json_error",
     "find_problems",
     "load_labeled",
     "near_duplicates",
 ]
 
-LABELS = ("critical", "supportive")  # index 0 is the positive class: what gets flagged
-KINDS = ("plain", "defends", "polite_critical", "sarcasm", "negation", "short", "mixed")
-HARD_KINDS = KINDS[1:]
+LABELS = ("critical", "supportive", "neutral")  # index 0 is the positive class: what gets flagged
+HARD_KINDS = ("defends", "polite_critical", "sarcasm", "negation", "short", "mixed")
+REGISTER_KINDS = ("question", "offtopic", "hostile", "foreign")
+KINDS = ("plain", *HARD_KINDS, *REGISTER_KINDS)
 NEAR_DUPLICATE_JACCARD = 0.8  # word-3-gram Jaccard similarity at which two replies count as copies
 
 _WORD = re.compile(r"\w+")
@@ -41,13 +45,15 @@ _WORD = re.compile(r"\w+")
 
 @dataclass(frozen=True)
 class Example:
-    """One labeled reply and where it came from."""
+    """One labeled reply and where it came from (`role` and `split` are set in real-comment files)."""
 
     text: str
     label: str
     line: int
     context: str = ""
     kind: str = ""
+    role: str = ""
+    split: str = ""
 
 
 @dataclass
@@ -64,9 +70,16 @@ class LabeledData:
         return [e.text for e in self.examples]
 
     @property
-    def y(self) -> list[int]:
-        """1 for critical, 0 for supportive."""
-        return [int(e.label == "critical") for e in self.examples]
+    def labels(self) -> list[str]:
+        return [e.label for e in self.examples]
+
+    @property
+    def has_kinds(self) -> bool:
+        return "kind" in self.columns
+
+    def subset(self, keep: Callable[[Example], bool]) -> LabeledData:
+        """The rows for which `keep` is true (same file, same hash)."""
+        return LabeledData(self.path, [e for e in self.examples if keep(e)], self.sha256, self.columns)
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -74,7 +87,7 @@ class LabeledData:
 
 def _decode(path: Path, raw: bytes) -> str:
     if b"\x00" in raw[:65536]:
-        raise DataError(f"{path}: looks like a binary file, not CSV text")
+        raise DataError(f"{path}: looks like a binary file, not text")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -89,18 +102,71 @@ def _key(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
+def is_jsonl(path: Path) -> bool:
+    return path.suffix.lower() in (".jsonl", ".ndjson")
+
+
+def _csv_rows(path: Path, content: str) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+    reader = csv.reader(io.StringIO(content, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except csv.Error as exc:
+        raise DataError(f"{path}:1: cannot parse CSV header ({exc})") from None
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        line = reader.line_num + 1
+        try:
+            for row in reader:
+                start, line = line, reader.line_num + 1
+                if not row or all(not cell.strip() for cell in row):
+                    continue
+                if len(row) != len(header):
+                    raise DataError(f"{path}:{start}: expected {len(header)} fields, found {len(row)} (check quoting)")
+                yield start, dict(zip(header, row, strict=True))
+        except csv.Error as exc:
+            raise DataError(f"{path}:{line}: cannot parse CSV ({exc})") from None
+
+    return header, rows()
+
+
+def _jsonl_rows(path: Path, content: str) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+    records: list[tuple[int, dict[str, str]]] = []
+    columns: dict[str, None] = {}
+    for number, line in enumerate(content.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}:{number}: malformed JSON ({describe_json_error(exc)})") from None
+        if not isinstance(obj, dict):
+            raise DataError(f"{path}:{number}: not a JSON object")
+        columns.update(dict.fromkeys(obj))
+        records.append((number, {k: v if isinstance(v, str) else "" if v is None else str(v) for k, v in obj.items()}))
+    return list(columns), iter(records)
+
+
+def describe_json_error(exc: json.JSONDecodeError) -> str:
+    """A JSON parse error as one readable phrase ("invalid control character at column 21")."""
+    message = exc.msg[: -len(" at")] if exc.msg.endswith(" at") else exc.msg
+    return f"{message[:1].lower()}{message[1:]} at column {exc.colno}"
+
+
 def load_labeled(
     path: str | Path,
     text_column: str = "text",
     label_column: str = "label",
     *,
     check: bool = True,
+    any_kind: bool = False,
+    labels: Sequence[str] = LABELS,
 ) -> LabeledData:
-    """Read a labeled CSV (UTF-8, header row). Raises DataError naming file and line on the first problem.
+    """Read a labeled CSV or JSON Lines file (UTF-8). Raises DataError naming file and line on the first problem.
 
-    Required columns are the text and label columns; `context` and `kind` are read when present, and a
-    `kind` must be one of KINDS. With `check=False` rows are read but duplicates are not looked for
-    (for reporting every problem with `find_problems`).
+    Required are the text and label columns (a label must be one of `labels`); `context`, `kind`, `role` and
+    `split` are read when present. A `kind` must be one of KINDS unless `any_kind` (a moderator's own labeled
+    export can use its own kinds). With `check=False` rows are read but duplicates are not looked for (for
+    reporting every problem with `find_problems`).
     """
     path = Path(path)
     try:
@@ -108,47 +174,42 @@ def load_labeled(
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, expected a CSV file") from None
+        raise DataError(f"{path}: is a directory, expected a labeled CSV or JSON Lines file") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror})") from None
     content = _decode(path, raw)
     if not content.strip():
         raise DataError(f"{path}: file is empty")
-    reader = csv.reader(io.StringIO(content, newline=""))
-    try:
-        header = next(reader)
-    except csv.Error as exc:
-        raise DataError(f"{path}:1: cannot parse CSV header ({exc})") from None
-    header = [h.strip() for h in header]
+    header, rows = (_jsonl_rows if is_jsonl(path) else _csv_rows)(path, content)
     missing = [c for c in (text_column, label_column) if c not in header]
     if missing:
+        where = f"{path}" if is_jsonl(path) else f"{path}:1"
         raise DataError(
-            f"{path}:1: missing column {', '.join(repr(m) for m in missing)}; "
-            f"the file has {', '.join(header) or 'no columns'}"
+            f"{where}: missing {'field' if is_jsonl(path) else 'column'} {', '.join(repr(m) for m in missing)}; "
+            f"the file has {', '.join(header) or 'none'} (choose others with --text-column and --label-column)"
         )
-    col = {name: header.index(name) for name in header}
     examples: list[Example] = []
-    line = reader.line_num + 1
-    try:
-        for row in reader:
-            start, line = line, reader.line_num + 1
-            if not row or all(not cell.strip() for cell in row):
-                continue
-            if len(row) != len(header):
-                raise DataError(f"{path}:{start}: expected {len(header)} fields, found {len(row)} (check quoting)")
-            text = row[col[text_column]]
-            label = row[col[label_column]].strip()
-            kind = row[col["kind"]].strip() if "kind" in col else ""
-            context = row[col["context"]].strip() if "context" in col else ""
-            if not text.strip():
-                raise DataError(f"{path}:{start}: empty text")
-            if label not in LABELS:
-                raise DataError(f"{path}:{start}: unknown label {label!r} (expected critical or supportive)")
-            if "kind" in col and kind not in KINDS:
-                raise DataError(f"{path}:{start}: unknown kind {kind!r} (expected one of {', '.join(KINDS)})")
-            examples.append(Example(text=text, label=label, line=start, context=context, kind=kind))
-    except csv.Error as exc:
-        raise DataError(f"{path}:{line}: cannot parse CSV ({exc})") from None
+    for line, row in rows:
+        text = row.get(text_column, "")
+        label = row.get(label_column, "").strip()
+        kind = row.get("kind", "").strip()
+        if not text.strip():
+            raise DataError(f"{path}:{line}: empty text")
+        if label not in labels:
+            raise DataError(f"{path}:{line}: unknown label {label!r} (expected {', '.join(labels)})")
+        if "kind" in header and not any_kind and kind not in KINDS:
+            raise DataError(f"{path}:{line}: unknown kind {kind!r} (expected one of {', '.join(KINDS)})")
+        examples.append(
+            Example(
+                text=text,
+                label=label,
+                line=line,
+                context=row.get("context", "").strip(),
+                kind=kind,
+                role=row.get("role", "").strip(),
+                split=row.get("split", "").strip(),
+            )
+        )
     if not examples:
         raise DataError(f"{path}: no rows after the header")
     data = LabeledData(path=path, examples=examples, sha256=hashlib.sha256(raw).hexdigest(), columns=header)
@@ -274,37 +335,18 @@ def counts_table(datasets: Sequence[LabeledData]) -> str:
     return "\n".join(lines)
 
 
-def _main(argv: list[str]) -> int:
-    """`python -m griefguard.dataset [DIR | FILE ...]`: validate labeled files and print their counts."""
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        prog="python -m griefguard.dataset",
-        description="Check labeled CSVs (a folder means its train.csv and test.csv) and print their counts.",
-    )
-    parser.add_argument("paths", nargs="*", default=["data"], help="folders or CSV files (default: data)")
-    parser.add_argument("--text-column", default="text", help="column holding the reply text")
-    parser.add_argument("--label-column", default="label", help="column holding the label")
-    args = parser.parse_args(argv)
-    paths: list[Path] = []
-    for a in args.paths:
-        p = Path(a)
-        paths.extend([p / "train.csv", p / "test.csv"] if p.is_dir() else [p])
-    try:
-        datasets = [load_labeled(p, args.text_column, args.label_column, check=False) for p in paths]
-    except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    problems = find_problems(datasets)
-    print(counts_table(datasets))
-    if problems:
-        for p in problems:
-            print(f"error: {p}", file=sys.stderr)
-        print(f"{len(problems)} problems found", file=sys.stderr)
-        return 2
-    print(f"\nOK: {sum(len(d) for d in datasets)} rows in {len(datasets)} files pass every check", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))
+def check_files(
+    paths: Sequence[str | Path], text_column: str = "text", label_column: str = "label"
+) -> tuple[str, list[str]]:
+    """Validate labeled files together: (their counts table, every problem found). A folder means every CSV and
+    JSON Lines file below it. Raises DataError for a file that cannot be read at all."""
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files.extend(sorted(f for f in p.rglob("*") if f.suffix.lower() in (".csv", ".jsonl", ".ndjson")))
+        else:
+            files.append(p)
+    if not files:
+        raise DataError(f"no labeled files in {', '.join(map(str, paths))}")
+    datasets = [load_labeled(f, text_column, label_column, check=False) for f in files]
+    return counts_table(datasets), find_problems(datasets)

@@ -1,6 +1,12 @@
-"""Quality metrics for scored, labeled replies, and the table that training and `evaluate` print.
+"""Quality metrics for scored, labeled replies, with numpy alone (so `griefguard evaluate` needs no scikit-learn).
 
-Kept out of the scoring path: it imports scikit-learn's metrics.
+Two views of the same predictions:
+- the flag: a reply is flagged when its critical score reaches the threshold; ROC AUC, average precision,
+  precision/recall/F1 of `critical` against everything else, and accuracy per hard-case kind (a critical reply
+  should be flagged, any other should not);
+- the label: the most probable of the model's labels; per-label precision/recall/F1, macro F1 and the
+  confusion matrix.
+The tests check every function against scikit-learn's.
 """
 
 from __future__ import annotations
@@ -10,21 +16,83 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["best_f1_threshold", "compute_metrics", "metrics_table"]
+__all__ = [
+    "average_precision",
+    "best_f1_threshold",
+    "compute_metrics",
+    "label_metrics",
+    "metrics_table",
+    "percent",
+    "precision_recall_f1",
+    "real_table",
+    "roc_auc",
+]
 
 
-def best_f1_threshold(y: Sequence[int], scores: Sequence[float]) -> float:
-    """The score cut-off (flag when score >= cut) that maximises F1 for the critical class.
+def roc_auc(y: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray) -> float | None:
+    """Area under the ROC curve (ties count half); None when only one class is present."""
+    y_arr = np.asarray(y, dtype=bool)
+    s = np.asarray(scores, dtype=np.float64)
+    n_pos = int(y_arr.sum())
+    n_neg = len(y_arr) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return None
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(len(s))
+    sorted_s = s[order]
+    # Average ranks over ties.
+    starts = np.concatenate(([0], np.flatnonzero(sorted_s[1:] != sorted_s[:-1]) + 1))
+    ends = np.concatenate((starts[1:], [len(s)]))
+    average = (starts + ends + 1) / 2.0
+    ranks[order] = np.repeat(average, ends - starts)
+    return float((ranks[y_arr].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
-    Ties go to the highest cut-off, which flags fewer supportive replies for the same F1.
+
+def _curve(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(true positives, false positives, threshold) at each distinct score, highest threshold first."""
+    order = np.argsort(-s, kind="mergesort")
+    s_sorted, y_sorted = s[order], y[order]
+    last = np.concatenate((np.flatnonzero(s_sorted[1:] != s_sorted[:-1]), [len(s) - 1]))
+    tp = np.cumsum(y_sorted)[last]
+    fp = (last + 1) - tp
+    return tp, fp, s_sorted[last]
+
+
+def average_precision(y: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray) -> float | None:
+    """Average precision (the step-wise area under the precision-recall curve); None without positives."""
+    y_arr = np.asarray(y, dtype=np.int64)
+    if y_arr.sum() == 0 or y_arr.sum() == len(y_arr):
+        return None
+    tp, fp, _ = _curve(y_arr, np.asarray(scores, dtype=np.float64))
+    precision = tp / (tp + fp)
+    recall = tp / tp[-1]
+    return float(np.sum(np.diff(np.concatenate(([0.0], recall))) * precision))
+
+
+def best_f1_threshold(y: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray) -> float:
+    """The score cut-off (flag when score >= cut) that maximises F1 for the positive class.
+
+    Ties go to the highest cut-off, which flags fewer replies for the same F1.
     """
-    from sklearn.metrics import precision_recall_curve
+    y_arr = np.asarray(y, dtype=np.int64)
+    s = np.asarray(scores, dtype=np.float64)
+    if y_arr.sum() == 0:
+        return 1.0
+    tp, fp, thresholds = _curve(y_arr, s)
+    fn = y_arr.sum() - tp
+    f1 = 2 * tp / np.maximum(2 * tp + fp + fn, 1)
+    return float(thresholds[int(np.flatnonzero(f1 == f1.max())[0])])
 
-    precision, recall, thresholds = precision_recall_curve(np.asarray(y), np.asarray(scores))
-    p, r = precision[:-1], recall[:-1]
-    f1 = np.divide(2 * p * r, p + r, out=np.zeros_like(p), where=(p + r) > 0)
-    best = np.flatnonzero(f1 == f1.max())
-    return float(thresholds[best[-1]])
+
+def precision_recall_f1(y: np.ndarray, pred: np.ndarray) -> dict[str, float | int]:
+    """Precision, recall and F1 of the positive class (0 where undefined), and its support."""
+    tp = int(np.sum(y & pred))
+    fp = int(np.sum(~y & pred))
+    fn = int(np.sum(y & ~pred))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4), "support": int(y.sum())}
 
 
 def _accuracy_by(groups: Sequence[str], correct: np.ndarray) -> dict[str, dict[str, float]]:
@@ -38,48 +106,64 @@ def _accuracy_by(groups: Sequence[str], correct: np.ndarray) -> dict[str, dict[s
     return out
 
 
+def label_metrics(true: Sequence[str], predicted: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
+    """Per-label precision/recall/F1, accuracy, macro F1 over the labels present, and the confusion matrix
+    (rows: true label, columns: predicted label, both in `labels` order)."""
+    t = np.asarray(true, dtype=object)
+    p = np.asarray(predicted, dtype=object)
+    per = {label: precision_recall_f1(t == label, p == label) for label in labels}
+    present = [label for label in labels if per[label]["support"] > 0]
+    matrix = [[int(np.sum((t == a) & (p == b))) for b in labels] for a in labels]
+    return {
+        "accuracy": round(float((t == p).mean()), 4) if len(t) else None,
+        "macro_f1": round(float(np.mean([per[label]["f1"] for label in present])), 4) if present else None,
+        "labels": per,
+        "confusion_labels": list(labels),
+        "confusion_matrix": matrix,
+    }
+
+
 def compute_metrics(
-    y: Sequence[int],
-    scores: Sequence[float],
+    labels: Sequence[str],
+    probabilities: np.ndarray,
+    model_labels: Sequence[str],
     threshold: float,
     kinds: Sequence[str] | None = None,
     contexts: Sequence[str] | None = None,
+    positive: str = "critical",
 ) -> dict[str, Any]:
-    """ROC AUC, average precision, P/R/F1 per label, macro F1, accuracy, confusion matrix, per-kind accuracy.
+    """Flag and label metrics of scored replies (`probabilities` has one column per model label).
 
-    `y` is 1 for critical, 0 for supportive; a reply is predicted critical when its score >= threshold.
-    The confusion matrix is [[supportive kept, supportive flagged], [critical kept, critical flagged]].
+    `labels` are the true labels; labels the model does not know (for example `neutral` in an old two-label
+    file) still count in the flag metrics, as "should not be flagged".
     """
-    from sklearn.metrics import (
-        average_precision_score,
-        confusion_matrix,
-        precision_recall_fscore_support,
-        roc_auc_score,
-    )
-
-    y_true = np.asarray(y, dtype=int)
-    s = np.asarray(scores, dtype=float)
-    pred = (s >= threshold).astype(int)
-    both = len(set(y_true.tolist())) == 2
-    p, r, f, n = precision_recall_fscore_support(y_true, pred, labels=[1, 0], zero_division=0)
-    correct = pred == y_true
+    probs = np.asarray(probabilities, dtype=np.float64)
+    true = np.asarray(labels, dtype=object)
+    score = probs[:, list(model_labels).index(positive)]
+    y = true == positive
+    flagged = score >= threshold
+    correct = flagged == y
+    flag = precision_recall_f1(y, flagged)
+    rest = precision_recall_f1(~y, ~flagged)
+    predicted = np.asarray(model_labels, dtype=object)[probs.argmax(axis=1)] if len(probs) else np.array([])
+    all_labels = list(model_labels) + sorted(set(true.tolist()) - set(model_labels))
     result: dict[str, Any] = {
-        "n": len(y_true),
+        "n": len(y),
         "threshold": round(float(threshold), 6),
-        "roc_auc": round(float(roc_auc_score(y_true, s)), 4) if both else None,
-        "average_precision": round(float(average_precision_score(y_true, s)), 4) if both else None,
-        "accuracy": round(float(correct.mean()), 4),
-        "macro_f1": round(float(np.mean(f)), 4),
-        "labels": {
-            label: {
-                "precision": round(float(p[i]), 4),
-                "recall": round(float(r[i]), 4),
-                "f1": round(float(f[i]), 4),
-                "support": int(n[i]),
-            }
-            for i, label in enumerate(("critical", "supportive"))
-        },
-        "confusion_matrix": confusion_matrix(y_true, pred, labels=[0, 1]).tolist(),
+        "roc_auc": None if (auc := roc_auc(y, score)) is None else round(auc, 4),
+        "average_precision": None if (ap := average_precision(y, score)) is None else round(ap, 4),
+        "flag_accuracy": round(float(correct.mean()), 4) if len(y) else None,
+        "flag_macro_f1": round((flag["f1"] + rest["f1"]) / 2, 4),
+        "flagged_share": round(float(flagged.mean()), 4) if len(y) else None,
+        "flag": {"critical": flag, "not critical": rest},
+        "confusion_flag": [
+            [int(np.sum(~y & ~flagged)), int(np.sum(~y & flagged))],
+            [int(np.sum(y & ~flagged)), int(np.sum(y & flagged))],
+        ],
+        "label": label_metrics(true, predicted, all_labels),
+    }
+    result["flagged_by_label"] = {
+        label: round(float(flagged[true == label].mean()), 4) for label in all_labels if np.any(true == label)
     }
     if kinds is not None and any(kinds):
         result["kinds"] = _accuracy_by(kinds, correct)
@@ -89,7 +173,7 @@ def compute_metrics(
 
 
 def metrics_table(named: dict[str, dict[str, Any]]) -> list[tuple[str, ...]]:
-    """Rows (metric, value per named result) for printing: the same table in training and `evaluate`."""
+    """Rows (metric, value per named result) for printing: the same table in training, `evaluate` and `info`."""
     names = list(named)
     rows: list[tuple[str, ...]] = [("metric", *names)]
 
@@ -97,18 +181,61 @@ def metrics_table(named: dict[str, dict[str, Any]]) -> list[tuple[str, ...]]:
         return "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
 
     def add(label: str, get) -> None:  # type: ignore[no-untyped-def]
-        rows.append((label, *[fmt(get(named[k])) for k in names]))
+        values = []
+        for k in names:
+            try:
+                values.append(fmt(get(named[k])))
+            except (KeyError, TypeError, IndexError):
+                values.append("-")
+        rows.append((label, *values))
 
     add("replies", lambda m: m["n"])
-    add("ROC AUC", lambda m: m["roc_auc"])
+    add("threshold", lambda m: m["threshold"])
+    add("ROC AUC (critical)", lambda m: m["roc_auc"])
     add("average precision", lambda m: m["average_precision"])
-    add("accuracy", lambda m: m["accuracy"])
-    add("macro F1", lambda m: m["macro_f1"])
-    for label in ("critical", "supportive"):
-        for key in ("precision", "recall", "f1"):
-            add(f"{label} {key}", lambda m, label=label, key=key: m["labels"][label][key])
-    add("confusion [[TN FP] [FN TP]]", lambda m: m["confusion_matrix"])
+    add("flag accuracy", lambda m: m["flag_accuracy"])
+    add("flag macro F1", lambda m: m["flag_macro_f1"])
+    add("critical precision", lambda m: m["flag"]["critical"]["precision"])
+    add("critical recall", lambda m: m["flag"]["critical"]["recall"])
+    labels = [
+        lab
+        for lab in ("critical", "supportive", "neutral")
+        if any(lab in m.get("flagged_by_label", {}) for m in named.values())
+    ]
+    for label in labels:
+        if label != "critical":
+            add(f"flagged: {label}", lambda m, label=label: m["flagged_by_label"][label])
+    add("label accuracy", lambda m: m["label"]["accuracy"])
+    add("label macro F1", lambda m: m["label"]["macro_f1"])
+    for label in labels:
+        add(f"label F1: {label}", lambda m, label=label: m["label"]["labels"][label]["f1"])
     kinds = sorted({k for m in named.values() for k in m.get("kinds", {})})
     for k in kinds:
-        add(f"accuracy: {k}", lambda m, k=k: m.get("kinds", {}).get(k, {}).get("accuracy"))
+        add(f"accuracy: {k}", lambda m, k=k: m["kinds"][k]["accuracy"])
+    return rows
+
+
+def percent(value: float | None) -> str:
+    """A share as a percentage with one decimal ("4.6%"), or "-"."""
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def real_table(real: dict[str, Any]) -> list[tuple[str, ...]]:
+    """Rows: per real source, the neutral and empathic comments flagged and the hostile-vs-benign ROC AUC."""
+    rows: list[tuple[str, ...]] = [
+        ("held-out real source", "neutral flagged", "empathic flagged", "hostile vs benign ROC AUC", "hostile flagged")
+    ]
+    for name, r in real.items():
+        auc = "-" if r.get("hostile_auc") is None else f"{r['hostile_auc']:.3f}"
+        if r.get("hostile_auc_against") == "all sources":
+            auc += " (against all sources' benign)"
+        rows.append(
+            (
+                name,
+                f"{percent(r.get('neutral_flagged'))} of {r['neutral_n']}" if "neutral_n" in r else "-",
+                f"{percent(r.get('empathic_flagged'))} of {r['empathic_n']}" if "empathic_n" in r else "-",
+                auc,
+                f"{percent(r.get('hostile_flagged'))} of {r['hostile_n']}" if "hostile_n" in r else "-",
+            )
+        )
     return rows
