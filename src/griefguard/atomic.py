@@ -18,9 +18,8 @@ __all__ = ["atomic_writer", "temporary_beside"]
 def temporary_beside(target: Path) -> Path:
     """Create an empty temporary file in `target`'s folder (same filesystem, so the final rename is atomic).
 
-    Raises OSError when the folder cannot be created or written.
+    Raises OSError when the folder does not exist or cannot be written.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     return Path(tmp)

@@ -1,20 +1,26 @@
 """Score a stream of input records in batches, optionally across worker processes, keeping input order.
 
-This is the library function behind `griefguard classify`: it takes records (from `reading`), a scorer
-and a writer, and returns the counts the command reports. Memory stays flat: at most a few batches are
-in flight at any time, whatever the size of the input.
+This is the library function behind `griefguard classify`: it takes records (from `reading`), a scorer and
+a writer, and returns the counts the command reports. Memory stays flat: at most a few batches are in flight.
+Worker processes get the model itself (its arrays), never a path to load again; they ignore Ctrl-C, so an
+interrupt reaches only the parent, which stops them at once.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field
 from itertools import islice
 from typing import Any
 
+from griefguard.errors import GriefguardError
 from griefguard.reading import Record, Skip
-from griefguard.scorer import Scorer, load_scorer
+from griefguard.scorer import Scorer
 from griefguard.writing import output_row
 
 __all__ = ["Summary", "classify_records", "explanation_fields"]
@@ -34,12 +40,14 @@ class Summary:
 
 
 def explanation_fields(scorer: Scorer, text: str, threshold: float) -> dict[str, Any]:
-    """The output fields `--explain` adds: top raising terms and the most critical sentence."""
+    """The output fields `--explain` adds: the terms for and against critical, and the most critical sentence."""
     exp = scorer.explain(text, top=5, threshold=threshold)
     return {
         "reasons": [[term, round(weight, 3)] for term, weight in exp.raising],
+        "against": [[term, round(weight, 3), label] for term, weight, label in exp.lowering],
         "sentence": exp.sentence,
         "sentence_score": None if exp.sentence_score is None else round(exp.sentence_score, 6),
+        "explained": "sentence" if exp.from_sentence else "reply",
     }
 
 
@@ -61,30 +69,32 @@ def _process(scorer: Scorer, records: list[_Item], job: _Job) -> tuple[list[bool
 
     With `job.encode` the rows come back as one encoded string, so a worker sends one object per batch.
     """
-    scores = scorer.score_many([r[2] for r in records], batch_size=max(1, len(records))).tolist()
-    flagged = [s >= job.threshold for s in scores]
+    texts = [r[2] for r in records]
+    predictions = scorer.predictions(texts, scorer.predict_batch(texts), job.threshold)
     rows: list[Any] = []
-    for (source, line, text, fields), score, flag in zip(records, scores, flagged, strict=True):
-        if job.only_flagged and not flag:
+    for (source, line, text, fields), p in zip(records, predictions, strict=True):
+        if job.only_flagged and not p.flagged:
             continue
         exp = explanation_fields(scorer, text, job.threshold) if job.explain else None
-        row = output_row(source, line, text, score, job.threshold, fields, exp)
+        row = output_row(source, line, text, asdict(p), fields, exp)
         rows.append(job.encode(row) if job.encode is not None else row)
-    return flagged, ("".join(rows) if job.encode is not None else rows)
+    return [p.flagged for p in predictions], ("".join(rows) if job.encode is not None else rows)
 
 
 # -- worker processes ------------------------------------------------------------------------------------
 _worker_scorer: Scorer | None = None
 
 
-def _worker_init(model_path: str) -> None:
-    global _worker_scorer  # one scorer per worker process, loaded once
-    _worker_scorer = load_scorer(model_path)
+def _worker_init(scorer: Scorer) -> None:
+    global _worker_scorer  # one scorer per worker process, handed over once
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the workers
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _worker_scorer = scorer
 
 
-def _worker_process(args: tuple[list[_Item], _Job]) -> tuple[list[bool], Any]:
+def _worker_process(records: list[_Item], job: _Job) -> tuple[list[bool], Any]:
     assert _worker_scorer is not None
-    return _process(_worker_scorer, *args)
+    return _process(_worker_scorer, records, job)
 
 
 def _batches(items: Iterable[Record | Skip], size: int) -> Iterator[list[Record | Skip]]:
@@ -97,6 +107,17 @@ def _plain(batch: list[Record | Skip]) -> list[_Item]:
     return [(r.source, r.line, r.text, r.fields) for r in batch if isinstance(r, Record)]
 
 
+def _stop(executor: ProcessPoolExecutor) -> None:
+    """End the worker processes now (after an interrupt or an error), without waiting for their batches."""
+    processes = list(getattr(executor, "_processes", {}).values())  # the executor offers no public handle
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=1.0)
+
+
 def _processed_batches(
     items: Iterable[Record | Skip], scorer: Scorer, job: _Job, jobs: int
 ) -> Iterator[tuple[list[Record | Skip], list[bool], Any]]:
@@ -107,17 +128,27 @@ def _processed_batches(
         return
     import multiprocessing
 
-    context = multiprocessing.get_context("fork" if hasattr(__import__("os"), "fork") else "spawn")
-    with context.Pool(jobs, initializer=_worker_init, initargs=(str(scorer.path),)) as pool:
-        pending: deque[tuple[list[Record | Skip], Any]] = deque()
+    context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
+    executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init, initargs=(scorer,))
+    pending: deque[tuple[list[Record | Skip], Future[tuple[list[bool], Any]]]] = deque()
+    finished = False
+    try:
         for batch in _batches(items, BATCH):
-            pending.append((batch, pool.apply_async(_worker_process, ((_plain(batch), job),))))
+            pending.append((batch, executor.submit(_worker_process, _plain(batch), job)))
             if len(pending) >= 2 * jobs:  # bounded: the reader never runs far ahead of the writer
-                done, result = pending.popleft()
-                yield done, *result.get()
+                done, future = pending.popleft()
+                yield done, *future.result()
         while pending:
-            done, result = pending.popleft()
-            yield done, *result.get()
+            done, future = pending.popleft()
+            yield done, *future.result()
+        finished = True
+    except BrokenProcessPool:
+        raise GriefguardError("a worker process died (out of memory, or killed); nothing more was scored") from None
+    finally:
+        if finished:
+            executor.shutdown(wait=True)
+        else:
+            _stop(executor)
 
 
 def classify_records(
@@ -138,7 +169,7 @@ def classify_records(
     With `encode`, rows are encoded (in the worker processes, with jobs > 1) and `write` gets each batch's
     encoded rows joined into one string.
     """
-    job = _Job(scorer.threshold if threshold is None else threshold, explain, only_flagged, encode)
+    job = _Job(scorer.check_threshold(threshold), explain, only_flagged, encode)
     summary = Summary()
     for batch, flagged, outputs in _processed_batches(items, scorer, job, jobs):
         for item in batch:

@@ -1,38 +1,64 @@
-"""The `griefguard` command: classify replies, show the model card, evaluate on labeled data.
+"""The `griefguard` command: classify, evaluate, info, train, check-data and serve.
 
 Each command parses its options and calls a library function; this module only adds printing and exit codes.
-Exit codes: 0 success; 1 `classify --fail-on-flag` flagged something; 2 usage, input, data or model error;
-130 interrupted (Ctrl-C). Errors are one line on stderr, never a traceback.
+`main` is the one error boundary: every usage error, GriefguardError, OSError (disk full, a directory, no
+permission), interrupt and SIGTERM becomes one line on stderr with its documented exit code:
+0 success; 1 `classify --fail-on-flag` flagged something; 2 usage, input, data, model or output error;
+130 interrupted (Ctrl-C or SIGTERM). No traceback reaches the user.
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
 import shutil
+import signal
 import sys
 from contextlib import ExitStack
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Annotated, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from griefguard.errors import EXIT_FLAGGED, EXIT_INTERRUPTED, EXIT_USAGE, GriefguardError
+from griefguard import __version__
+from griefguard.errors import (
+    EXIT_FLAGGED,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    GriefguardError,
+    InputError,
+    Interrupted,
+    OutputError,
+)
+
+if TYPE_CHECKING:
+    from griefguard.scorer import Scorer
 
 app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     no_args_is_help=True,
-    help="Flag critical replies to posts about a loss; let supportive ones through.",
+    context_settings={"max_content_width": 100},
+    help="Flag critical replies to posts about a loss; let supportive and neutral ones through.",
 )
 
 
-def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    """Print one error line to stderr and exit with `code`."""
-    sys.stderr.write(f"error: {message}\n")
-    raise typer.Exit(code)
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"griefguard {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Flag critical replies to posts about a loss; let supportive and neutral ones through."""
 
 
 def warn(message: str) -> None:
@@ -62,15 +88,17 @@ class BadLines(StrEnum):
 
 ModelOption = Annotated[
     Path | None,
-    typer.Option("--model", "-m", help="Model file to use (default: the bundled model, or $GRIEFGUARD_MODEL)."),
+    typer.Option("--model", "-m", help="Model file (default: $GRIEFGUARD_MODEL, else the bundled model)."),
 ]
 ThresholdOption = Annotated[
     float | None,
-    typer.Option(min=0.0, max=1.0, help="Flag replies scoring at least this (0-1); default: the model's threshold."),
+    typer.Option("--threshold", min=0.0, max=1.0, help="Flag replies scoring at least this (default: the model's)."),
 ]
+TextColumnOption = Annotated[str, typer.Option("--text-column", help="Column or JSON field holding the reply.")]
+LabelColumnOption = Annotated[str, typer.Option("--label-column", help="Column or JSON field holding the label.")]
 
 
-def _load(model: Path | None):  # type: ignore[no-untyped-def]
+def _load(model: Path | None) -> Scorer:
     from griefguard.scorer import load_scorer
 
     return load_scorer(model)
@@ -84,8 +112,22 @@ def _resolve_format(fmt: OutputFormat, output: Path | None) -> str:
     return "table" if sys.stdout.isatty() else "jsonl"
 
 
+def check_output(output: Path) -> None:
+    """Refuse an output path that cannot be written, before any work: a missing folder, a directory."""
+    if output.is_dir():
+        raise OutputError(f"cannot write to {output}: it is a directory")
+    folder = output.parent
+    if not folder.is_dir():
+        raise OutputError(f"cannot write to {output}: the folder {folder} does not exist")
+    from griefguard.atomic import temporary_beside
+
+    try:
+        temporary_beside(output).unlink()
+    except OSError as exc:
+        raise OutputError(f"cannot write to {output}: {exc.strerror or exc}") from None
+
+
 def _stop_on_skip(items, policy: BadLines):  # type: ignore[no-untyped-def]
-    from griefguard.errors import InputError
     from griefguard.reading import Skip
 
     for item in items:
@@ -113,114 +155,127 @@ def _progress(inputs: list[Any], enabled: bool):  # type: ignore[no-untyped-def]
 def classify_cli(
     files: Annotated[list[str], typer.Argument(help="Files of replies; - reads standard input.", show_default=False)],
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write results here (atomically) instead of stdout.")
+        Path | None, typer.Option("--output", "-o", help="Write results to this file (atomically), not stdout.")
     ] = None,
     fmt: Annotated[
         OutputFormat,
-        typer.Option(
-            "--format", "-f", help="Output format; auto = table on a terminal, else jsonl (or by --output's extension)."
-        ),
+        typer.Option("--format", "-f", help="auto: a table on a terminal, else jsonl (or by --output's extension)."),
     ] = OutputFormat.auto,
     whole_file: Annotated[
-        bool, typer.Option(help="Treat each file as one reply instead of one reply per line.")
+        bool, typer.Option("--whole-file", help="Each file is one reply (not one reply per line).")
     ] = False,
-    text_column: Annotated[str, typer.Option(help="CSV column or JSON field holding the reply.")] = "text",
+    text_column: TextColumnOption = "text",
     input_format: Annotated[
-        InputFormat, typer.Option(help="Input format; auto = by extension (.csv, .tsv, .jsonl), else one reply a line.")
+        InputFormat,
+        typer.Option("--input-format", help="auto: by extension (.csv .tsv .jsonl), else one reply a line."),
     ] = InputFormat.auto,
-    only_flagged: Annotated[bool, typer.Option(help="Output only the replies flagged as critical.")] = False,
+    only_flagged: Annotated[bool, typer.Option("--only-flagged", help="Output only the flagged replies.")] = False,
     threshold: ThresholdOption = None,
     explain: Annotated[
-        bool, typer.Option(help="Add the terms that raised each score and the most critical sentence.")
+        bool, typer.Option("--explain", help="Add the terms behind each score and the most critical sentence.")
     ] = False,
     model: ModelOption = None,
     fail_on_flag: Annotated[
-        bool, typer.Option(help="Exit with code 1 if any reply is flagged (for pre-publish hooks).")
+        bool, typer.Option("--fail-on-flag", help="Exit 1 if any reply is flagged (pre-publish hooks).")
     ] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=64, help="Worker processes for large inputs.")] = 1,
     bad_lines: Annotated[
         BadLines,
-        typer.Option(help="On a record that cannot be read (malformed JSON, empty text): skip and count it, or stop."),
+        typer.Option("--bad-lines", help="On a record that cannot be read (bad JSON, empty text): skip it, or stop."),
     ] = BadLines.skip,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No summary or warnings on stderr (errors still show).")
-    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary or warnings (errors still show).")] = False,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            help="Score on a Dask cluster: a scheduler address, or 'local'. Needs --output (a folder).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Score replies and flag the critical ones.
 
-    Text files hold one reply per non-empty line (or one per file with --whole-file); CSV, TSV and JSONL files
-    are read by the --text-column, and their other fields are kept in the output. A summary (read, scored,
-    flagged, skipped) goes to stderr.
+    Text files hold one reply per non-empty line (or one per file with --whole-file); CSV, TSV and JSON Lines
+    files are read by the --text-column, and their other fields are kept in the output. A summary (read,
+    scored, flagged, skipped) goes to stderr.
     """
-    from griefguard.atomic import atomic_writer, temporary_beside
+    if dask is not None:
+        from griefguard.dask import classify_files_cli
+
+        classify_files_cli(
+            files, dask, output, fmt.value, text_column, input_format.value, model, threshold, only_flagged, quiet
+        )
+        return
+    from griefguard.atomic import atomic_writer
     from griefguard.classify import classify_records
     from griefguard.reading import open_inputs, read_records
     from griefguard.writing import jsonl_line, make_writer
 
     out_format = _resolve_format(fmt, output)
-    stop_stdout = False
+    scorer = _load(model)
+    cut = scorer.check_threshold(threshold)
+    inputs = open_inputs(
+        files, None if input_format is InputFormat.auto else input_format.value, text_column, whole_file
+    )
+    if output is not None:
+        check_output(output)
+    extra_columns = [h for i in inputs for h in i.header if h != text_column]
+    longest = max((len(i.name) for i in inputs), default=8) + 7
+    progress, tick = _progress(inputs, not quiet)
+    summary = None
     try:
-        scorer = _load(model)
-        inputs = open_inputs(
-            files, None if input_format is InputFormat.auto else input_format.value, text_column, whole_file
-        )
-        if output is not None:
-            try:
-                temporary_beside(output).unlink()
-            except OSError as exc:
-                fail(f"cannot write to {output}: {exc.strerror or exc}")
-        extra_columns = [h for i in inputs for h in i.header if h != text_column]
-        progress, tick = _progress(inputs, not quiet)
         with ExitStack() as stack:
             stream: IO[str]
             if output is not None:
                 stream = stack.enter_context(atomic_writer(output, "w", encoding="utf-8", newline=""))
             else:
                 stream = sys.stdout
+            on_terminal = output is None and sys.stdout.isatty()
             writer = make_writer(
                 out_format,
                 stream,
                 extra_columns=extra_columns,
                 explain=explain,
-                width=shutil.get_terminal_size().columns,
-                color=output is None and sys.stdout.isatty(),
+                width=shutil.get_terminal_size().columns if on_terminal else None,
+                color=on_terminal,
+                where_width=longest,
             )
             if progress is not None:
                 stack.enter_context(progress)
             items = _stop_on_skip(read_records(inputs, text_column, whole_file), bad_lines)
-
             # JSON Lines rows are encoded where they are scored (in the workers, with --jobs), the rest here.
             encode = jsonl_line if out_format == "jsonl" else None
             summary = classify_records(
                 items,
                 scorer,
                 stream.write if encode else writer.write,
-                threshold=threshold,
+                threshold=cut,
                 only_flagged=only_flagged,
                 explain=explain,
                 jobs=jobs,
                 encode=encode,
                 on_batch=tick,
             )
-    except GriefguardError as exc:
-        fail(str(exc), exc.exit_code)
-    except BrokenPipeError:
-        # The reader (e.g. `head`) has gone: stop quietly, and keep Python from complaining at exit.
-        stop_stdout = True
-        summary = None
+            if output is None:
+                sys.stdout.flush()
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted" + (f"; {output} was not written\n" if output else "\n"))
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    if stop_stdout:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        raise typer.Exit(0)
+        raise Interrupted("interrupted" + (f"; {output} was left as it was" if output else "")) from None
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+            raise
+        where = str(output) if output is not None else "standard output"
+        raise OutputError(f"cannot write to {where}: {_os_reason(exc)}") from None
     if not quiet:
         for source in inputs:
             if source.bad_utf8_lines:
                 warn(
                     f"{source.name}: {source.bad_utf8_lines} line(s) were not valid UTF-8; "
                     "decoded with replacement characters and scored"
+                )
+            if source.header_warning:
+                warn(
+                    f"{source.name}: the first line looks like a CSV header, but the input is read as one reply "
+                    "per line; pass --input-format csv (or tsv) to read it by columns"
                 )
         for skip in summary.skips:
             warn(f"{skip.source}:{skip.line}: skipped: {skip.reason}")
@@ -237,40 +292,7 @@ def classify_cli(
         raise typer.Exit(EXIT_FLAGGED)
 
 
-@app.command("info")
-def info_cli(
-    model: ModelOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the whole model card as JSON.")] = False,
-) -> None:
-    """Show the model card: version, training data, parameters, threshold and metrics."""
-    from griefguard.metrics import metrics_table
-
-    try:
-        scorer = _load(model)
-    except GriefguardError as exc:
-        fail(str(exc), exc.exit_code)
-    card = scorer.card
-    if as_json:
-        sys.stdout.write(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
-        return
-    p = card.get("params", {})
-    lines = [
-        f"model      {scorer.path}",
-        f"format     {card.get('format_version')}, created {card.get('created')}, "
-        f"griefguard {card.get('versions', {}).get('griefguard')}",
-        f"threshold  {scorer.threshold:.4f}   sentence rule: weight {scorer.sentence_weight:g}, "
-        f"gate {scorer.sentence_gate:g}, from {scorer.sentence_min} sentences",
-        f"features   word n-grams {p.get('word_ngrams')}, char n-grams {p.get('char_ngrams')}, "
-        f"normaliser {p.get('normalizer')}, C {p.get('C')}",
-    ]
-    for d in card.get("data", []):
-        lines.append(f"data       {d['role']:<11} {d['path']}  {d['rows']} rows  sha256 {d['sha256'][:12]}…")
-    sys.stdout.write("\n".join(lines) + "\n\n")
-    named = {k: v for k, v in card.get("metrics", {}).items() if k in ("cross_validation", "test")}
-    _print_table(metrics_table(named))
-
-
-def _print_table(rows: list[tuple[str, ...]]) -> None:
+def _print_table(rows: list[tuple[str, ...]], stream: IO[str] | None = None) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     buf = io.StringIO()
     for n, row in enumerate(rows):
@@ -282,7 +304,22 @@ def _print_table(rows: list[tuple[str, ...]]) -> None:
         )
         if n == 0:
             buf.write("  ".join("-" * w for w in widths) + "\n")
-    sys.stdout.write(buf.getvalue())
+    (stream or sys.stdout).write(buf.getvalue())
+
+
+@app.command("info")
+def info_cli(
+    model: ModelOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole model card as JSON.")] = False,
+) -> None:
+    """Show the model card: version, training data, parameters, threshold and metrics."""
+    from griefguard.info import describe
+
+    scorer = _load(model)
+    if as_json:
+        sys.stdout.write(json.dumps(dict(scorer.card), indent=2, ensure_ascii=False) + "\n")
+        return
+    sys.stdout.write(describe(scorer))
 
 
 def evaluate(
@@ -292,42 +329,284 @@ def evaluate(
     text_column: str = "text",
     label_column: str = "label",
 ) -> dict[str, Any]:
-    """Metrics of a model on a labeled CSV (the same metrics training reports)."""
+    """Metrics of a model on a labeled CSV or JSON Lines file (the same metrics training reports)."""
     from griefguard.dataset import load_labeled
-    from griefguard.metrics import compute_metrics
+    from griefguard.evaluation import evaluate_labeled
 
     scorer = _load(model)
-    data = load_labeled(path, text_column, label_column, check=False)
-    scores = scorer.score_many(data.texts)
-    cut = scorer.threshold if threshold is None else threshold
-    return compute_metrics(data.y, scores, cut, [e.kind for e in data.examples], [e.context for e in data.examples])
+    data = load_labeled(path, text_column, label_column, check=False, any_kind=True, labels=scorer.labels)
+    return evaluate_labeled(scorer, data, threshold)
 
 
 @app.command("evaluate")
 def evaluate_cli(
-    path: Annotated[Path, typer.Argument(help="Labeled CSV with text and label (critical/supportive) columns.")],
+    path: Annotated[Path, typer.Argument(help="Labeled CSV or JSON Lines file with text and label columns.")],
     model: ModelOption = None,
     threshold: ThresholdOption = None,
-    text_column: Annotated[str, typer.Option(help="Column holding the reply text.")] = "text",
-    label_column: Annotated[str, typer.Option(help="Column holding the label.")] = "label",
+    text_column: TextColumnOption = "text",
+    label_column: LabelColumnOption = "label",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Also save the metrics as JSON here.")] = None,
+    errors: Annotated[
+        bool, typer.Option("--errors", help="Also list every misclassified row (text, label, prediction, score).")
+    ] = False,
 ) -> None:
-    """Score a labeled CSV and print ROC AUC, precision/recall/F1 per label and accuracy per hard-case kind."""
-    from griefguard.atomic import atomic_writer
+    """Score a labeled file and print ROC AUC, flag and label precision/recall/F1, and accuracy per kind.
+
+    Labels are critical, supportive or neutral; a kind column (any values) gives per-kind figures.
+    """
+    from griefguard.dataset import load_labeled
+    from griefguard.evaluation import evaluate_labeled, misclassified
     from griefguard.metrics import metrics_table
 
-    try:
-        metrics = evaluate(path, model, threshold, text_column, label_column)
-        if output is not None:
+    if output is not None:
+        check_output(output)
+    scorer = _load(model)
+    data = load_labeled(path, text_column, label_column, check=False, any_kind=True, labels=scorer.labels)
+    metrics = evaluate_labeled(scorer, data, threshold)
+    if output is not None:
+        from griefguard.atomic import atomic_writer
+
+        try:
             with atomic_writer(output, "w", encoding="utf-8") as handle:
                 handle.write(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
-    except GriefguardError as exc:
-        fail(str(exc), exc.exit_code)
-    except OSError as exc:
-        fail(f"cannot write to {output}: {exc.strerror or exc}")
+        except OSError as exc:
+            raise OutputError(f"cannot write to {output}: {_os_reason(exc)}") from None
     _print_table(metrics_table({path.name: metrics}))
+    if errors:
+        wrong = misclassified(scorer, data, threshold)
+        sys.stdout.write(f"\n{len(wrong)} misclassified of {len(data)} (most confidently wrong first)\n")
+        rows = [("line", "label", "predicted", "score", "flagged", "known", "kind", "text")]
+        for m in wrong:
+            text = " ".join(m.text.split())
+            rows.append(
+                (
+                    str(m.line),
+                    m.label,
+                    m.predicted,
+                    f"{m.score:.3f}",
+                    "yes" if m.flagged else "no",
+                    f"{round(100 * m.coverage)}%",
+                    m.kind or "-",
+                    text if len(text) <= 100 else text[:99] + "…",
+                )
+            )
+        _print_table(rows)
 
 
-def main() -> None:
-    """Entry point of the `griefguard` script and `python -m griefguard`."""
-    app(prog_name="griefguard")
+@app.command("check-data")
+def check_data_cli(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Labeled files, or data folders (a folder means every CSV in it).", show_default=False),
+    ] = None,
+    text_column: TextColumnOption = "text",
+    label_column: LabelColumnOption = "label",
+) -> None:
+    """Validate labeled files (labels, kinds, duplicates and near-duplicates within and across files) and print
+    their counts per label, kind and context. Exits 2 listing every problem."""
+    from griefguard.dataset import check_files
+
+    table, problems = check_files(paths or [Path("data")], text_column, label_column)
+    sys.stdout.write(table + "\n")
+    if problems:
+        for p in problems:
+            sys.stderr.write(f"error: {p}\n")
+        sys.stderr.write(f"{len(problems)} problems found\n")
+        raise typer.Exit(EXIT_USAGE)
+    sys.stderr.write("OK: every file passes every check\n")
+
+
+@app.command("train")
+def train_cli(
+    data: Annotated[
+        Path, typer.Option("--data", help="Data folder: train.csv, test.csv, <set>/train.csv, <set>/test.csv, real/.")
+    ] = Path("data"),
+    train: Annotated[
+        list[Path] | None,
+        typer.Option("--train", help="Train on these labeled files instead of the data folder's (repeatable)."),
+    ] = None,
+    extra: Annotated[
+        list[Path] | None, typer.Option("--extra", help="More labeled training files, added (repeatable).")
+    ] = None,
+    test: Annotated[Path | None, typer.Option("--test", help="The test file, scored once at the end.")] = None,
+    no_test: Annotated[bool, typer.Option("--no-test", help="Train without test files.")] = False,
+    real: Annotated[
+        Path | None, typer.Option("--real", help="Folder of real comments (default: the data folder's real/).")
+    ] = None,
+    model: Annotated[
+        Path,
+        typer.Option("--model", "-m", help="Where to save the model; its card and pictures go beside it."),
+    ] = Path("models/griefguard.npz"),
+    text_column: TextColumnOption = "text",
+    label_column: LabelColumnOption = "label",
+    folds: Annotated[int, typer.Option("--folds", min=2, max=20, help="Cross-validation folds.")] = 5,
+    seed: Annotated[int, typer.Option("--seed", help="random_state for the folds and the solver.")] = 0,
+    no_search: Annotated[
+        bool, typer.Option("--no-search", help="Skip model selection; use the default parameters.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or tables; only errors and paths.")] = False,
+) -> None:
+    """Train, evaluate and save the TF-IDF + logistic-regression model that `griefguard classify` loads.
+
+    Needs the training extra: pip install "griefguard[train]".
+    """
+    try:
+        from griefguard.training import check_writable, load_corpus, save_outputs
+        from griefguard.training import train as run_training
+    except ImportError as exc:
+        raise GriefguardError(
+            f'training needs scikit-learn and scipy ({exc.name} is missing): pip install "griefguard[train]"'
+        ) from None
+    from griefguard.training.card import summary_table
+
+    try:
+        check_writable(model)
+    except OSError as exc:
+        raise OutputError(f"cannot write the model to {model}: {_os_reason(exc)}") from None
+    say = None if quiet else (lambda msg: sys.stderr.write(msg + "\n"))
+    try:
+        corpus = load_corpus(
+            data,
+            train=train or (),
+            extra=extra or (),
+            test=test,
+            no_test=no_test,
+            real_dir=real,
+            text_column=text_column,
+            label_column=label_column,
+        )
+        result = run_training(corpus, folds=folds, random_state=seed, search=not no_search, progress=say)
+        written = save_outputs(result, model)
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted: nothing was written; the previous model is untouched") from None
+    except OSError as exc:
+        raise OutputError(f"cannot write the model to {model}: {_os_reason(exc)}") from None
+    if not quiet:
+        _print_table(summary_table(result.card), sys.stderr)
+        sys.stderr.write(f"trained in {result.card['training_seconds']} s\n")
+    for path in written:
+        sys.stdout.write(f"{path}\n")
+
+
+@app.command("serve")
+def serve_cli(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on.")] = 8000,
+    model: ModelOption = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Server processes.")] = 1,
+    threads: Annotated[int, typer.Option("--threads", min=1, max=256, help="Scoring threads per process.")] = 4,
+    max_batch: Annotated[int, typer.Option("--max-batch", min=1, help="Most replies in one request.")] = 1000,
+    max_bytes: Annotated[
+        int, typer.Option("--max-bytes", min=1024, help="Largest request body, in bytes.")
+    ] = 4_000_000,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="One log line per request, with its latency.")
+    ] = True,
+) -> None:
+    """Serve the model over HTTP: POST /v1/classify, GET /v1/model, /healthz, /readyz and /docs.
+
+    Needs the serve extra: pip install "griefguard[serve]".
+    """
+    try:
+        from griefguard.server import run_server
+    except ImportError as exc:
+        raise GriefguardError(
+            f'serving needs FastAPI and uvicorn ({exc.name} is missing): pip install "griefguard[serve]"'
+        ) from None
+    run_server(
+        host=host,
+        port=port,
+        model=model,
+        workers=workers,
+        threads=threads,
+        max_batch=max_batch,
+        max_bytes=max_bytes,
+        access_log=access_log,
+    )
+
+
+# -- the error boundary ----------------------------------------------------------------------------------
+
+_OS_REASONS = {
+    errno.ENOSPC: "no space left on the device (disk full)",
+    errno.EISDIR: "it is a directory",
+    errno.EACCES: "permission denied",
+    errno.EROFS: "read-only file system",
+    errno.ENOENT: "no such file or directory",
+    errno.EDQUOT: "disk quota exceeded",
+}
+
+
+def _os_reason(exc: OSError) -> str:
+    return _OS_REASONS.get(exc.errno or -1, exc.strerror or str(exc))
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    try:
+        sys.stderr.write(f"error: {message}\n")
+        sys.stderr.flush()
+    except OSError:
+        pass
+    sys.exit(code)
+
+
+def _quiet_stdout() -> None:
+    """The reader of our output (`head`) has gone: stop writing, and keep Python from complaining at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _usage_error_type() -> type[Exception]:
+    # Typer ships its own Click; its ClickException is the base of every usage error it raises.
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `griefguard` script and `python -m griefguard`: the one error boundary."""
+    click_error = _usage_error_type()
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        code = app(args=argv, prog_name="griefguard", standalone_mode=False)
+    except click_error as exc:
+        hint = ""
+        ctx = getattr(exc, "ctx", None)
+        if ctx is not None:
+            hint = f" (see '{ctx.command_path} --help')"
+        message = " ".join(str(exc.format_message()).split())  # type: ignore[attr-defined]
+        _fail(f"{message}{hint}", getattr(exc, "exit_code", EXIT_USAGE) or EXIT_USAGE)
+    except GriefguardError as exc:
+        _fail(" ".join(str(exc).split()), exc.exit_code)
+    except (BrokenPipeError, ConnectionResetError):
+        _quiet_stdout()
+        sys.exit(0)
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            _quiet_stdout()
+            sys.exit(0)
+        name = f" {exc.filename}" if exc.filename else ""
+        _fail(f"cannot read or write{name}: {_os_reason(exc)}", EXIT_USAGE)
+    except (KeyboardInterrupt, typer.Abort):
+        _fail("interrupted", EXIT_INTERRUPTED)
+    except RecursionError:
+        _fail("input too deeply nested to read", EXIT_USAGE)
+    except MemoryError:
+        _fail("out of memory", EXIT_USAGE)
+    if isinstance(code, int) and code:
+        if code == EXIT_INTERRUPTED:
+            _fail("interrupted", EXIT_INTERRUPTED)
+        sys.exit(code)
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+    except OSError as exc:
+        _fail(f"cannot write to standard output: {_os_reason(exc)}", EXIT_USAGE)
+    sys.exit(0)

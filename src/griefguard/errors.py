@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-__all__ = ["EXIT_FLAGGED", "EXIT_USAGE", "DataError", "GriefguardError", "InputError", "ModelError"]
+__all__ = [
+    "EXIT_FLAGGED",
+    "EXIT_INTERRUPTED",
+    "EXIT_USAGE",
+    "DataError",
+    "GriefguardError",
+    "InputError",
+    "Interrupted",
+    "ModelError",
+    "OutputError",
+]
 
 EXIT_FLAGGED = 1  # `classify --fail-on-flag` found something to flag
 EXIT_USAGE = 2  # bad arguments, unreadable input, bad data or a bad model file
-EXIT_INTERRUPTED = 130  # Ctrl-C
+EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT) or SIGTERM
 
 
 class GriefguardError(Exception):
@@ -23,5 +33,15 @@ class DataError(GriefguardError):
     """A labeled data file that fails validation (named with file and line)."""
 
 
+class OutputError(GriefguardError):
+    """An output that cannot be written: a missing folder, a directory, no permission, a full disk."""
+
+
 class ModelError(GriefguardError):
     """A model file that is missing, corrupt, or not a griefguard model this version can read."""
+
+
+class Interrupted(GriefguardError):
+    """Ctrl-C (SIGINT) or SIGTERM: the run stopped; the message says what was left untouched."""
+
+    exit_code = EXIT_INTERRUPTED

@@ -16,9 +16,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from griefguard.dataset import describe_json_error
 from griefguard.errors import InputError
 
-__all__ = ["Record", "Skip", "InputFile", "open_inputs", "read_records", "input_format", "STDIN"]
+__all__ = [
+    "STDIN",
+    "InputFile",
+    "Record",
+    "Skip",
+    "input_format",
+    "looks_like_csv_header",
+    "open_inputs",
+    "read_records",
+]
 
 STDIN = "-"
 _DELIMITERS = {"csv": ",", "tsv": "\t"}
@@ -55,6 +65,7 @@ class InputFile:
     header: list[str] = field(default_factory=list)
     bad_utf8_lines: int = 0
     bytes_read: int = 0
+    header_warning: bool = False  # a text input whose first line looks like a CSV header
 
 
 def input_format(name: str, override: str | None = None) -> str:
@@ -150,9 +161,35 @@ def open_inputs(
     return inputs
 
 
-def _text_records(source: InputFile, stream: IO[bytes]) -> Iterator[Record | Skip]:
+def _json_kind(value: object) -> str:
+    """A JSON value's kind as a phrase: "a number", "an array", "null"."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return "a string"
+
+
+def looks_like_csv_header(line: str, text_column: str) -> bool:
+    """A first line such as "id,text,author": comma- or tab-separated names, one of them the text column."""
+    for delimiter in (",", "\t"):
+        names = [n.strip().strip('"').lower() for n in line.split(delimiter)]
+        if len(names) >= 2 and text_column.lower() in names and all(n and len(n) <= 40 for n in names):
+            return True
+    return False
+
+
+def _text_records(source: InputFile, stream: IO[bytes], text_column: str) -> Iterator[Record | Skip]:
     for number, line in enumerate(_decoded_lines(source, stream), start=1):
         text = line.rstrip("\r\n")
+        if number == 1 and looks_like_csv_header(text, text_column):
+            source.header_warning = True
         if text.strip():
             yield Record(source.name, number, text)
 
@@ -199,15 +236,17 @@ def _jsonl_records(source: InputFile, stream: IO[bytes], text_column: str) -> It
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield Skip(source.name, number, f"malformed JSON ({exc.msg} at column {exc.colno})")
+            yield Skip(source.name, number, f"malformed JSON: {describe_json_error(exc)}")
             continue
         if not isinstance(obj, dict):
-            yield Skip(source.name, number, "not a JSON object")
+            yield Skip(source.name, number, f"not a JSON object but {_json_kind(obj)}")
             continue
+        present = text_column in obj
         text = obj.pop(text_column, None)
         if not isinstance(text, str):
-            what = "missing" if text is None else f"a {type(text).__name__}, not a string"
-            yield Skip(source.name, number, f"field {text_column!r} is {what} (fields: {', '.join(obj) or 'none'})")
+            others = f"its fields are {', '.join(obj)}" if obj else "the record has no other fields"
+            what = f"{_json_kind(text)}, not a string" if present else "missing"
+            yield Skip(source.name, number, f"field {text_column!r} is {what} ({others})")
             continue
         if not text.strip():
             yield Skip(source.name, number, f"empty {text_column!r}")
@@ -229,7 +268,7 @@ def read_records(
             elif source.format == "jsonl":
                 yield from _jsonl_records(source, stream, text_column)
             else:
-                yield from _text_records(source, stream)
+                yield from _text_records(source, stream, text_column)
         finally:
             if source.path is not None:
                 stream.close()

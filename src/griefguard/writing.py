@@ -1,4 +1,4 @@
-"""Format scored replies as JSON Lines, CSV, TSV or a readable terminal table, one record at a time."""
+"""Format scored replies as JSON Lines, CSV, TSV or a readable table, one record at a time."""
 
 from __future__ import annotations
 
@@ -6,29 +6,32 @@ import csv
 import json
 from typing import IO, Any
 
-__all__ = ["CORE_FIELDS", "make_writer", "output_row", "jsonl_line"]
+__all__ = ["CORE_FIELDS", "EXPLAIN_FIELDS", "jsonl_line", "make_writer", "output_row"]
 
-CORE_FIELDS = ("file", "line", "score", "label", "flagged", "text")
-EXPLAIN_FIELDS = ("reasons", "sentence", "sentence_score")
+CORE_FIELDS = ("file", "line", "score", "label", "flagged", "coverage", "probabilities", "text")
+EXPLAIN_FIELDS = ("reasons", "against", "sentence", "sentence_score", "explained")
 
 
 def output_row(
     source: str,
     line: int,
     text: str,
-    score: float,
-    threshold: float,
+    prediction: dict[str, Any],
     fields: dict[str, Any] | None = None,
     explanation: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One output record: our fields first, then the input's other fields (renamed `input_X` if they clash)."""
-    flagged = score >= threshold
+    """One output record: our fields first, then the input's other fields (renamed `input_X` if they clash).
+
+    `prediction` holds score, label, flagged, coverage and probabilities (as `Prediction` has them).
+    """
     row: dict[str, Any] = {
         "file": source,
         "line": line,
-        "score": round(score, 6),
-        "label": "critical" if flagged else "supportive",
-        "flagged": flagged,
+        "score": round(prediction["score"], 6),
+        "label": prediction["label"],
+        "flagged": prediction["flagged"],
+        "coverage": round(prediction["coverage"], 4),
+        "probabilities": {k: round(v, 6) for k, v in prediction["probabilities"].items()},
         "text": text,
     }
     if explanation is not None:
@@ -54,6 +57,17 @@ class JsonlWriter:
         self.stream.write(jsonl_line(row))
 
 
+def _flatten(row: dict[str, Any]) -> dict[str, Any]:
+    """Nested probabilities become p_<label> columns."""
+    out = {}
+    for key, value in row.items():
+        if key == "probabilities" and isinstance(value, dict):
+            out.update({f"p_{label}": p for label, p in value.items()})
+        else:
+            out[key] = value
+    return out
+
+
 class DelimitedWriter:
     """CSV or TSV. Columns are fixed by the first row plus the known input headers; later extra fields are dropped."""
 
@@ -65,15 +79,19 @@ class DelimitedWriter:
         self.dropped: set[str] = set()
 
     def write(self, row: dict[str, Any]) -> None:
+        flat = _flatten(row)
         if self.columns is None:
-            columns = list(CORE_FIELDS) + (list(EXPLAIN_FIELDS) if self.explain else [])
-            for key in [*self.extra, *row]:
+            columns = [c for c in flat if c in CORE_FIELDS[:6] or c.startswith("p_")]
+            columns.append("text")
+            if self.explain:
+                columns += list(EXPLAIN_FIELDS)
+            for key in [*self.extra, *flat]:
                 if key not in columns:
                     columns.append(key)
             self.columns = columns
             self.writer.writerow(columns)
-        self.dropped.update(k for k in row if k not in self.columns)
-        self.writer.writerow([_cell(row.get(c)) for c in self.columns])
+        self.dropped.update(k for k in flat if k not in self.columns)
+        self.writer.writerow([_cell(flat.get(c)) for c in self.columns])
 
 
 def _cell(value: Any) -> str:
@@ -82,48 +100,72 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return "; ".join(f"{t} ({w:+.2f})" if isinstance(t, str) else str(t) for t, w in value)
+        return "; ".join(
+            f"{t[0]} ({t[1]:+.2f})" if isinstance(t, list | tuple) and len(t) > 1 else str(t) for t in value
+        )
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
 
 
 class TableWriter:
-    """Aligned, streaming lines for people: score, label, where, and the reply (shortened to the terminal width)."""
+    """Aligned, streaming lines for people: score, label, coverage, where, and the reply.
 
-    def __init__(self, stream: IO[str], width: int = 100, color: bool = False) -> None:
+    On a terminal (`width` given) the reply is shortened to fit; written to a file (`width=None`) it is kept
+    whole. The `where` column is as wide as the longest input name needs, up to a third of the width.
+    """
+
+    def __init__(self, stream: IO[str], width: int | None = 100, color: bool = False, where_width: int = 18) -> None:
         self.stream = stream
-        self.width = max(60, width)
+        self.width = None if width is None else max(60, width)
         self.color = color
+        limit = 60 if self.width is None else max(12, self.width // 3)
+        self.where_width = max(5, min(where_width, limit))
         self.header_written = False
 
+    def _where(self, row: dict[str, Any]) -> str:
+        where = f"{row['file']}:{row['line']}"
+        if len(where) > self.where_width:
+            where = "…" + where[-(self.where_width - 1) :]
+        return where
+
     def write(self, row: dict[str, Any]) -> None:
+        w = self.where_width
+        pad = " " * (6 + 2 + 10 + 2 + 5 + 2 + w + 2)
         if not self.header_written:
-            self.stream.write(f"{'score':>6}  {'label':<10}  {'where':<18}  reply\n")
+            self.stream.write(f"{'score':>6}  {'label':<10}  {'known':>5}  {'where':<{w}}  reply\n")
             self.header_written = True
-        where = f"{_short(row['file'], 12)}:{row['line']}"
-        room = self.width - 42
         text = " ".join(str(row["text"]).split())
-        if len(text) > room:
-            text = text[: room - 1] + "…"
-        label = row["label"]
-        label = f"\x1b[1;31m{label:<10}\x1b[0m" if self.color and row["flagged"] else f"{label:<10}"
-        self.stream.write(f"{row['score']:>6.3f}  {label}  {where:<18}  {text}\n")
+        if self.width is not None:
+            room = max(10, self.width - len(pad))
+            if len(text) > room:
+                text = text[: room - 1] + "…"
+        label = f"{row['label']:<10}"
+        if row["flagged"]:
+            label = f"\x1b[1;31m{label}\x1b[0m" if self.color else label
+        flag = "!" if row["flagged"] else " "
+        known = f"{round(100 * row['coverage']):>4}%"
+        self.stream.write(f"{row['score']:>5.3f}{flag}  {label}  {known}  {self._where(row):<{w}}  {text}\n")
         if "reasons" in row:
-            reasons = ", ".join(f"{t} {w:+.2f}" for t, w in row["reasons"]) or "-"
-            self.stream.write(f"{'':>6}  {'':<10}  {'':<18}  why: {reasons}\n")
+            reasons = ", ".join(f"{t} {v:+.2f}" for t, v in row["reasons"]) or "-"
+            whose = "sentence" if row.get("explained") == "sentence" else "reply"
+            self.stream.write(f"{pad}why ({whose}): {reasons}\n")
+            if row.get("against"):
+                against = ", ".join(f"{t} {v:+.2f} ({lab})" for t, v, lab in row["against"])
+                self.stream.write(f"{pad}against: {against}\n")
             if row.get("sentence"):
-                self.stream.write(
-                    f"{'':>6}  {'':<10}  {'':<18}  worst sentence ({row['sentence_score']:.3f}): {row['sentence']}\n"
-                )
-
-
-def _short(name: str, limit: int) -> str:
-    return name if len(name) <= limit else "…" + name[-(limit - 1) :]
+                self.stream.write(f"{pad}most critical sentence ({row['sentence_score']:.3f}): {row['sentence']}\n")
 
 
 def make_writer(
-    fmt: str, stream: IO[str], *, extra_columns: list[str], explain: bool, width: int = 100, color: bool = False
+    fmt: str,
+    stream: IO[str],
+    *,
+    extra_columns: list[str],
+    explain: bool,
+    width: int | None = 100,
+    color: bool = False,
+    where_width: int = 18,
 ) -> JsonlWriter | DelimitedWriter | TableWriter:
     """The writer for an output format name."""
     if fmt == "jsonl":
@@ -131,5 +173,5 @@ def make_writer(
     if fmt in ("csv", "tsv"):
         return DelimitedWriter(stream, "," if fmt == "csv" else "\t", extra_columns, explain)
     if fmt == "table":
-        return TableWriter(stream, width=width, color=color)
+        return TableWriter(stream, width=width, color=color, where_width=where_width)
     raise ValueError(f"unknown output format {fmt!r}")

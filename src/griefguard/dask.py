@@ -1,0 +1,258 @@
+"""Score replies at cluster scale with Dask (the `dask` extra): a Dask DataFrame in, the same frame with the
+output columns added.
+
+    import dask.dataframe as dd
+    from griefguard.dask import classify
+    scored = classify(dd.read_parquet("s3://archive/replies/*.parquet"), text_column="body")
+
+Each worker process loads the model once, on its first partition, from a path every worker can read (or its
+own bundled model); tasks carry only that path, never the model. Rows keep their order within each partition.
+A row whose text is missing or not a string is not scored: its label is null and its score NaN.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import dask
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+from dask.dataframe.utils import make_meta
+
+from griefguard.errors import GriefguardError, InputError, OutputError
+from griefguard.scorer import Scorer, load_scorer
+
+__all__ = ["classify", "classify_files", "output_columns"]
+
+_scorers: dict[str, Scorer] = {}
+_lock = threading.Lock()
+loads = 0  # models loaded by this process (the tests check it is once per worker)
+
+
+def _scorer(model: str | None) -> Scorer:
+    """This process's scorer for `model`, loaded on first use."""
+    global loads
+    key = model or ""
+    with _lock:
+        if key not in _scorers:
+            _scorers[key] = load_scorer(model)
+            loads += 1
+        return _scorers[key]
+
+
+def output_columns(labels: Sequence[str]) -> dict[str, Any]:
+    """The columns `classify` adds, with their dtypes."""
+    columns: dict[str, Any] = {
+        "label": pd.StringDtype(),
+        "score": np.float64,
+        "flagged": np.bool_,
+        "coverage": np.float64,
+    }
+    columns.update({f"p_{label}": np.float64 for label in labels})
+    return columns
+
+
+def _classify_partition(
+    frame: pd.DataFrame, text_column: str, model: str | None, threshold: float | None
+) -> pd.DataFrame:
+    scorer = _scorer(model)
+    cut = scorer.check_threshold(threshold)
+    values = frame[text_column].tolist()
+    ok = np.array([isinstance(v, str) for v in values], dtype=bool)
+    n, k = len(values), len(scorer.labels)
+    probs = np.full((n, k), np.nan)
+    coverage = np.full(n, np.nan)
+    texts = [v for v, good in zip(values, ok, strict=True) if good]
+    if texts:
+        parts = [(b.probabilities, b.coverage) for _, b in scorer.iter_batches(texts)]
+        probs[ok] = np.concatenate([p for p, _ in parts])
+        coverage[ok] = np.concatenate([c for _, c in parts])
+    c = scorer.labels.index("critical")
+    labels = np.asarray(scorer.labels, dtype=object)[np.nan_to_num(probs).argmax(axis=1)] if n else np.array([])
+    out = frame.copy()
+    out["label"] = pd.array(np.where(ok, labels, None), dtype=pd.StringDtype())
+    out["score"] = probs[:, c]
+    out["flagged"] = ok & (np.nan_to_num(probs[:, c], nan=-1.0) >= cut)
+    out["coverage"] = coverage
+    for j, label in enumerate(scorer.labels):
+        out[f"p_{label}"] = probs[:, j]
+    return out
+
+
+def classify(
+    frame: dd.DataFrame,
+    text_column: str = "text",
+    model: str | Path | None = None,
+    threshold: float | None = None,
+) -> dd.DataFrame:
+    """`frame` with label, score, flagged, coverage and p_<label> columns added (lazily, like any Dask frame).
+
+    `model` must be a path every worker can read; None means each worker's own default model
+    ($GRIEFGUARD_MODEL, else the bundled one). The model is also loaded here once, to check it and to know
+    its labels.
+    """
+    if text_column not in frame.columns:
+        names = ", ".join(map(str, frame.columns))
+        raise InputError(f"no {text_column!r} column; the frame has {names} (choose one with text_column)")
+    local = load_scorer(model)
+    local.check_threshold(threshold)
+    meta = make_meta(frame).copy()
+    for name, dtype in output_columns(local.labels).items():
+        meta[name] = pd.Series(dtype=dtype)
+    path = None if model is None else str(Path(model).resolve())
+    return frame.map_partitions(_classify_partition, text_column, path, threshold, meta=meta)
+
+
+# -- the command line ------------------------------------------------------------------------------------
+
+_READERS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+}
+
+
+def _read(files: Sequence[str], input_format: str, text_column: str) -> dd.DataFrame:
+    fmt = input_format
+    if fmt in ("auto", "text"):
+        suffixes = {_READERS.get(Path(f.rstrip("*")).suffix.lower()) for f in files}
+        if len(suffixes) != 1 or None in suffixes:
+            raise InputError("--dask reads CSV, TSV, JSON Lines or Parquet files of one kind; name them by extension")
+        fmt = suffixes.pop() or ""
+    try:
+        if fmt in ("csv", "tsv"):
+            return dd.read_csv(
+                list(files),
+                sep="," if fmt == "csv" else "\t",
+                dtype={text_column: "object"},
+                keep_default_na=False,
+                blocksize="32MB",
+            )
+        if fmt == "jsonl":
+            return dd.read_json(list(files), lines=True, blocksize=32_000_000, dtype={text_column: "object"})
+        return dd.read_parquet(list(files))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read {', '.join(files)}: {exc}") from None
+
+
+def _client(address: str):  # type: ignore[no-untyped-def]
+    from distributed import Client, LocalCluster
+
+    if address == "local":
+        # Task errors are reported once, as one line, by the command; the workers' own logs would repeat them.
+        cluster = LocalCluster(
+            n_workers=os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.CRITICAL,
+        )
+        return Client(cluster), cluster
+    try:
+        return Client(address, timeout="20s"), None
+    except OSError as exc:
+        raise GriefguardError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+
+
+def classify_files(
+    files: Sequence[str],
+    output: str | Path,
+    *,
+    scheduler: str = "local",
+    output_format: str = "parquet",
+    text_column: str = "text",
+    input_format: str = "auto",
+    model: str | Path | None = None,
+    threshold: float | None = None,
+    only_flagged: bool = False,
+) -> dict[str, int]:
+    """Read CSV/JSON Lines/Parquet files (globs allowed), score them on a Dask cluster and write Parquet or JSON
+    Lines partitions into the folder `output`, which is replaced only when every partition is written.
+    Returns the counts: replies read, scored and flagged."""
+    if output_format not in ("parquet", "jsonl"):
+        raise GriefguardError(f"--dask writes parquet or jsonl partitions, not {output_format}")
+    output = Path(output)
+    if output.exists() and not output.is_dir():
+        raise OutputError(f"cannot write to {output}: it is a file; --dask writes a folder of partitions")
+    if not output.parent.is_dir():
+        raise OutputError(f"cannot write to {output}: the folder {output.parent} does not exist")
+    client, cluster = _client(scheduler)
+    try:
+        frame = _read(files, input_format, text_column)
+        scored = classify(frame, text_column, model, threshold)
+        kept = scored[scored["flagged"]] if only_flagged else scored
+        staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+        try:
+            if output_format == "parquet":
+                write = kept.to_parquet(staging, compute=False, write_index=False)
+            else:
+                write = kept.to_json(str(staging / "part-*.jsonl"), orient="records", lines=True, compute=False)
+            try:
+                counts = dask.compute(write, scored["label"].count(), scored["flagged"].sum(), scored.shape[0])
+            except GriefguardError:
+                raise
+            except (ValueError, TypeError, KeyError, OSError) as exc:  # raised on the workers, by the inputs
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise InputError(f"scoring on Dask failed: {first}") from None
+            _, n_scored, n_flagged, n_read = counts
+            if output.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{output.name}.old.", dir=output.parent))
+                os.replace(output, old / output.name)
+                os.replace(staging, output)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(staging, output)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return {"read": int(n_read), "scored": int(n_scored), "flagged": int(n_flagged)}
+
+
+def classify_files_cli(
+    files: Sequence[str],
+    scheduler: str,
+    output: Path | None,
+    fmt: str,
+    text_column: str,
+    input_format: str,
+    model: Path | None,
+    threshold: float | None,
+    only_flagged: bool,
+    quiet: bool,
+) -> None:
+    """`griefguard classify --dask ADDRESS`: the command's side (checks, summary line)."""
+    if output is None:
+        raise GriefguardError("--dask needs --output FOLDER (the scored partitions are written there)")
+    output_format = {"auto": "parquet", "jsonl": "jsonl", "parquet": "parquet"}.get(fmt, fmt)
+    counts = classify_files(
+        files,
+        output,
+        scheduler=scheduler,
+        output_format=output_format,
+        text_column=text_column,
+        input_format=input_format,
+        model=model,
+        threshold=threshold,
+        only_flagged=only_flagged,
+    )
+    if not quiet:
+        sys.stderr.write(
+            f"read {counts['read']}, scored {counts['scored']}, flagged {counts['flagged']}, "
+            f"skipped {counts['read'] - counts['scored']}; wrote {output}\n"
+        )

@@ -1,0 +1,56 @@
+"""`griefguard info`: the model card as text for people (numpy-free: it reads the card the model carries)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from griefguard.metrics import metrics_table, real_table
+from griefguard.scorer import Scorer
+
+__all__ = ["describe"]
+
+
+def _table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = io.StringIO()
+    for n, row in enumerate(rows):
+        cells = [c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]
+        out.write("  ".join(cells).rstrip() + "\n")
+        if n == 0:
+            out.write("  ".join("-" * w for w in widths) + "\n")
+    return out.getvalue()
+
+
+def describe(scorer: Scorer) -> str:
+    """The model's card: where it is, what it is, what it was trained on and how well it does."""
+    card: dict[str, Any] = dict(scorer.card)
+    model = scorer.model
+    rule = model.sentence_rule
+    voc = model.vocabulary
+    lines = [
+        f"model      {scorer.path}",
+        f"created    {card.get('created', '-')} by griefguard {card.get('versions', {}).get('griefguard', '-')}",
+        f"labels     {', '.join(model.labels)} ({model.link} logistic regression)",
+        f"threshold  {scorer.threshold:.4f} on the probability of critical",
+        f"features   word n-grams {voc.min_n}-{voc.max_n}, {voc.n_features} of them; normaliser {voc.normalizer}"
+        + (f", negation scope {voc.negation_scope}" if voc.negation_scope else ""),
+        "sentences  "
+        + (
+            f"a sentence scoring {rule.gate:g}+ raises a reply of {rule.min_sentences}+ sentences "
+            f"{rule.weight:g} of the way"
+            if rule.active
+            else "no sentence rule"
+        ),
+    ]
+    for d in card.get("data", []):
+        lines.append(f"data       {d['role']:<20} {d['path']}  {d['rows']} rows  sha256 {d['sha256'][:12]}…")
+    text = "\n".join(lines) + "\n"
+    metrics = card.get("metrics", {})
+    named = {"cross-validation": metrics["cross_validation"]} if "cross_validation" in metrics else {}
+    named.update(metrics.get("tests", {}))
+    if named:
+        text += "\n" + _table(metrics_table(named))
+    if metrics.get("real"):
+        text += "\n" + _table(real_table(metrics["real"]))
+    return text

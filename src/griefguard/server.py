@@ -1,0 +1,325 @@
+"""`griefguard serve`: the scorer as an HTTP service (FastAPI on uvicorn; the `serve` extra).
+
+    POST /v1/classify   {"text": "..."} or {"texts": ["...", ...], "ids": [...]}; ?explain=true adds reasons
+    GET  /v1/model      the model card
+    GET  /healthz       the process is up
+    GET  /readyz        the model is loaded (503 until then)
+    GET  /docs          OpenAPI documentation
+
+Bad input gets a JSON error with the right status and never a 500: malformed JSON or invalid UTF-8 400,
+wrong types 422, a batch over --max-batch or a body over --max-bytes 413 (the body is refused while it
+streams in, so a huge request cannot exhaust memory). Scoring runs in a bounded thread pool, so the event
+loop keeps answering while a batch is scored. uvicorn finishes requests in flight on SIGTERM. One access-log
+line per request gives method, path, status, replies and latency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, model_validator
+
+from griefguard import __version__
+from griefguard.errors import GriefguardError
+from griefguard.scorer import Scorer, load_scorer
+
+__all__ = ["ClassifyRequest", "ClassifyResponse", "create_app", "run_server"]
+
+log = logging.getLogger("griefguard.access")
+
+ENV_PREFIX = "GRIEFGUARD_SERVE_"  # how `serve --workers N` hands its options to each worker process
+
+
+class ClassifyRequest(BaseModel):
+    """One reply (`text`) or a batch (`texts`, optionally with `ids` echoed back in the results)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: StrictStr | None = Field(None, description="One reply.")
+    texts: list[StrictStr] | None = Field(None, description="A batch of replies.")
+    ids: list[StrictStr | StrictInt] | None = Field(None, description="An id per reply in `texts`, echoed back.")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ClassifyRequest:
+        if (self.text is None) == (self.texts is None):
+            raise ValueError("give exactly one of 'text' or 'texts'")
+        if self.ids is not None:
+            if self.texts is None:
+                raise ValueError("'ids' go with 'texts'")
+            if len(self.ids) != len(self.texts):
+                raise ValueError(f"'ids' has {len(self.ids)} entries but 'texts' has {len(self.texts)}")
+        return self
+
+
+class Result(BaseModel):
+    id: str | int | None = None
+    label: str
+    score: float = Field(description="Probability that the reply is critical.")
+    flagged: bool = Field(description="score >= threshold: hide or review.")
+    coverage: float = Field(description="Share of the reply's tokens the model knows.")
+    probabilities: dict[str, float]
+    reasons: list[tuple[str, float]] | None = None
+    against: list[tuple[str, float, str]] | None = None
+    sentence: str | None = None
+    sentence_score: float | None = None
+    explained: str | None = None
+
+
+class ClassifyResponse(BaseModel):
+    model: str = Field(description="When the model was trained (its card's `created`).")
+    threshold: float
+    results: list[Result]
+
+
+def _error(status: int, message: str, detail: Any = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": message}
+    if detail is not None:
+        body["detail"] = detail
+    return JSONResponse(body, status_code=status)
+
+
+class AccessLog:
+    """Pure ASGI middleware: one log line per request with client, method, path, status, replies and latency."""
+
+    def __init__(self, app: Any, enabled: bool = True) -> None:
+        self.app = app
+        self.enabled = enabled
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http" or not self.enabled:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        scope.setdefault("state", {})
+        status = 500
+
+        async def watch(message: dict) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            replies = scope["state"].get("replies")
+            client = scope.get("client")
+            log.info(
+                '%s "%s %s" %d %s%.1f ms',
+                client[0] if client else "-",
+                scope["method"],
+                scope["path"],
+                status,
+                f"{replies} replies " if replies is not None else "",
+                1000 * (time.perf_counter() - started),
+            )
+
+
+def create_app(
+    model: str | Path | None = None,
+    *,
+    threads: int = 4,
+    max_batch: int = 1000,
+    max_bytes: int = 4_000_000,
+    access_log: bool = True,
+    scorer: Scorer | None = None,
+) -> FastAPI:
+    """The ASGI application. The model loads in the background at startup; /readyz says when it is ready."""
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="griefguard-score")
+    state: dict[str, Any] = {"scorer": scorer, "error": None}
+
+    def load() -> None:
+        try:
+            state["scorer"] = load_scorer(model)
+        except GriefguardError as exc:
+            state["error"] = str(exc)
+            logging.getLogger("griefguard").error("error: %s", exc)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
+        if state["scorer"] is None:
+            await asyncio.get_running_loop().run_in_executor(pool, load)
+        yield
+        pool.shutdown(wait=True)
+
+    app = FastAPI(
+        title="griefguard",
+        version=__version__,
+        description="Flags critical replies to posts about a loss; lets supportive and neutral ones through.",
+        lifespan=lifespan,
+    )
+
+    app.add_middleware(AccessLog, enabled=access_log)
+
+    def ready_scorer() -> Scorer | None:
+        return state["scorer"]
+
+    @app.get("/healthz", summary="The process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", summary="The model is loaded", responses={503: {"description": "Not ready yet"}})
+    async def readyz() -> Any:
+        if ready_scorer() is None:
+            return _error(503, state["error"] or "model is loading")
+        return {"status": "ready"}
+
+    @app.get("/v1/model", summary="The model card")
+    async def model_card() -> Any:
+        scorer = ready_scorer()
+        if scorer is None:
+            return _error(503, state["error"] or "model is loading")
+        return JSONResponse(dict(scorer.card))
+
+    schema = ClassifyRequest.model_json_schema()
+
+    @app.post(
+        "/v1/classify",
+        response_model=ClassifyResponse,
+        response_model_exclude_none=True,
+        summary="Score replies",
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}},
+        responses={
+            400: {"description": "Malformed JSON or invalid UTF-8"},
+            413: {"description": "Too many replies, or a body too large"},
+            422: {"description": "Wrong fields or types"},
+            503: {"description": "The model is not loaded yet"},
+        },
+    )
+    async def classify(
+        request: Request, explain: bool = Query(False, description="Add the terms behind each score.")
+    ) -> Any:
+        scorer = ready_scorer()
+        if scorer is None:
+            return _error(503, state["error"] or "model is loading")
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > max_bytes:
+            return _error(413, f"request body larger than {max_bytes} bytes")
+        chunks, size = [], 0
+        async for chunk in request.stream():  # refused as it streams in: a huge body never sits in memory
+            size += len(chunk)
+            if size > max_bytes:
+                return _error(413, f"request body larger than {max_bytes} bytes")
+            chunks.append(chunk)
+        raw = b"".join(chunks)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return _error(400, f"body is not valid UTF-8 (byte {exc.start})")
+        try:
+            payload = json.loads(text)
+        except json.JSONDecodeError as exc:
+            return _error(400, f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+        except RecursionError:
+            return _error(400, "malformed JSON: nested too deeply")
+        try:
+            body = ClassifyRequest.model_validate(payload)
+        except ValidationError as exc:
+            detail = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_url=False)]
+            return _error(422, "invalid request", detail)
+        texts = [body.text] if body.text is not None else list(body.texts or [])
+        request.state.replies = len(texts)  # for the access log
+        if len(texts) > max_batch:
+            return _error(413, f"{len(texts)} replies in one request; at most {max_batch}")
+        ids = body.ids
+        loop = asyncio.get_running_loop()
+        results = await loop.run_in_executor(pool, _score, scorer, texts, ids, explain)
+        return {"model": str(scorer.card.get("created", "")), "threshold": scorer.threshold, "results": results}
+
+    return app
+
+
+def _score(scorer: Scorer, texts: list[str], ids: list[Any] | None, explain: bool) -> list[dict[str, Any]]:
+    from griefguard.classify import explanation_fields
+
+    results = []
+    for i, p in enumerate(scorer.classify(texts)):
+        entry: dict[str, Any] = {
+            "label": p.label,
+            "score": round(p.score, 6),
+            "flagged": p.flagged,
+            "coverage": round(p.coverage, 4),
+            "probabilities": {k: round(v, 6) for k, v in p.probabilities.items()},
+        }
+        if ids is not None:
+            entry["id"] = ids[i]
+        if explain:
+            entry.update(explanation_fields(scorer, p.text, scorer.threshold))
+        results.append(entry)
+    return results
+
+
+def app_from_environment() -> Any:
+    """The app for `serve --workers N`: each worker process builds it from the options in the environment."""
+    env = os.environ
+    app = create_app(
+        env.get(f"{ENV_PREFIX}MODEL") or None,
+        threads=int(env.get(f"{ENV_PREFIX}THREADS", "4")),
+        max_batch=int(env.get(f"{ENV_PREFIX}MAX_BATCH", "1000")),
+        max_bytes=int(env.get(f"{ENV_PREFIX}MAX_BYTES", "4000000")),
+        access_log=env.get(f"{ENV_PREFIX}ACCESS_LOG", "1") == "1",
+    )
+    return app
+
+
+def _configure_logging() -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    for name in ("griefguard", "griefguard.access"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        if not logger.handlers:
+            logger.addHandler(handler)
+        logger.propagate = False
+
+
+def run_server(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    model: str | Path | None = None,
+    workers: int = 1,
+    threads: int = 4,
+    max_batch: int = 1000,
+    max_bytes: int = 4_000_000,
+    access_log: bool = True,
+) -> None:
+    """Run the service with uvicorn until SIGINT or SIGTERM (requests in flight are finished first)."""
+    import uvicorn
+
+    from griefguard.model_file import default_model_path, load_model
+
+    path = Path(model) if model is not None else default_model_path()
+    load_model(path)  # a bad model file is a clear one-line error now, not a worker crash later
+    os.environ.update(
+        {
+            f"{ENV_PREFIX}MODEL": str(path.resolve()),
+            f"{ENV_PREFIX}THREADS": str(threads),
+            f"{ENV_PREFIX}MAX_BATCH": str(max_batch),
+            f"{ENV_PREFIX}MAX_BYTES": str(max_bytes),
+            f"{ENV_PREFIX}ACCESS_LOG": "1" if access_log else "0",
+        }
+    )
+    _configure_logging()
+    uvicorn.run(
+        "griefguard.server:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,  # ours has the latency
+        log_level="info",
+        timeout_graceful_shutdown=30,
+        h11_max_incomplete_event_size=64 * 1024,
+    )
