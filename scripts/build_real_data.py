@@ -148,8 +148,9 @@ _YOU = re.compile(r"\b(?:you|your|you're|youre|you've|yourself|yourselves|u|ur|y
 
 def tweeteval(snapshots: Path) -> Iterator[Row]:
     """Sentiment neutral and positive, and emotion joy and optimism: neutral. The offensive task (OLID): in its
-    train and validation splits, not-offensive tweets are neutral and offensive tweets that address the reader
-    ("you") are critical; its test split is held out whole (not-offensive neutral, offensive the hostile side)."""
+    train and validation splits, offensive tweets that address the reader ("you") are critical, and
+    not-offensive tweets neutral (those that address the reader too, so that "you" alone means nothing); its
+    test split is held out whole (not-offensive neutral, offensive the hostile side)."""
     src = SOURCES["tweeteval"]
 
     def task(name: str, split: str) -> Iterator[tuple[int, str, str]]:
@@ -174,7 +175,11 @@ def tweeteval(snapshots: Path) -> Iterator[Row]:
             if cls == "offensive" and _YOU.search(text):
                 yield Row(text, "critical", "hostile", "hostile", "offensive-train:addressed", origin, split="train")
             elif cls == "not-offensive":
-                yield Row(text, "neutral", "plain", "neutral", "offensive-train:not-offensive", origin, split="train")
+                # Addressed and not, so that "you" alone does not come to mean hostile.
+                group = (
+                    "offensive-train:not-offensive-addressed" if _YOU.search(text) else "offensive-train:not-offensive"
+                )
+                yield Row(text, "neutral", "plain", "neutral", group, origin, split="train")
     for line, text, cls in task("offensive", "test"):
         origin = f"offensive/test:{line}"
         if cls == "offensive":
@@ -202,7 +207,9 @@ def empathic_reactions(snapshots: Path) -> Iterator[Row]:
     src = SOURCES["empathic_reactions"]
     for r in csv_rows(read(snapshots, src, "data/responses/data/messages.csv")):
         if float(r["empathy"]) >= 5.0:
-            yield Row(tidy(r["essay"]), "supportive", "plain", "empathic", "empathy>=5", f"message_id={r['message_id']}")
+            yield Row(
+                tidy(r["essay"]), "supportive", "plain", "empathic", "empathy>=5", f"message_id={r['message_id']}"
+            )
 
 
 def counsel_chat(snapshots: Path) -> Iterator[Row]:
@@ -276,7 +283,8 @@ CAPS = {
     ("tweeteval", "sentiment:positive"): 1200,
     ("tweeteval", "emotion:joy"): 600,
     ("tweeteval", "emotion:optimism"): 400,
-    ("tweeteval", "offensive-train:not-offensive"): 2000,
+    ("tweeteval", "offensive-train:not-offensive"): 1000,
+    ("tweeteval", "offensive-train:not-offensive-addressed"): 2000,
     ("davidson", "neither"): 2500,
     ("davidson", "hate_speech"): 600,
     ("politeness", "request"): 3000,

@@ -6,7 +6,8 @@ Every candidate is scored on its out-of-fold predictions with one selection scor
 3. label macro F1 on the authored rows (the most probable label against the true one);
 4. the share of real neutral and empathic comments that are not flagged;
 5. ROC AUC of real hostile comments against real neutral and empathic ones.
-(Terms 4 and 5 apply when real comments are trained on.) Stages try feature sets and link, then C, then the
+(Terms 4 and 5 apply when real comments are trained on.) The threshold is the F1-best one for critical, raised
+where needed so that at most MAX_REAL_FLAG_RATE of the real neutral and empathic comments are flagged. Stages try feature sets and link, then C, then the
 weight of real comments, then the normaliser; each keeps the simplest candidate within SIMPLER_WINS_WITHIN
 of its best, because smaller differences are noise at this size. Features are computed once per fold and
 feature setting, with the same engine that scores.
@@ -33,6 +34,7 @@ from griefguard.training.params import ModelParams, fit_classifier
 __all__ = ["CrossValidation", "SelectionResult", "select_model", "sentence_rule_candidates"]
 
 SIMPLER_WINS_WITHIN = 0.002
+MAX_REAL_FLAG_RATE = 0.03  # the most real neutral and empathic comments the threshold may flag (cross-validated)
 
 # Stage candidates, simplest first.
 STAGE_FEATURES = [((1, 2), "softmax"), ((1, 2), "ovr"), ((1, 3), "softmax"), ((1, 3), "ovr")]
@@ -166,6 +168,17 @@ def _sentence_scores(
     return worst[held], counts[held]
 
 
+def moderation_threshold(y: np.ndarray, score: np.ndarray, benign: np.ndarray) -> float:
+    """The F1-best threshold for critical, raised where needed so that at most MAX_REAL_FLAG_RATE of the real
+    neutral and empathic comments (`benign`) are flagged: a moderation queue lives or dies by its false flags."""
+    threshold = best_f1_threshold(y, score)
+    values = np.sort(score[benign])[::-1]
+    allowed = int(np.floor(MAX_REAL_FLAG_RATE * len(values)))  # how many may be flagged
+    if allowed < len(values) and np.count_nonzero(values >= threshold) > allowed:
+        threshold = float(np.nextafter(values[allowed], np.inf))  # just above the first one too many
+    return float(threshold)
+
+
 @dataclass
 class Scored:
     score: float
@@ -178,8 +191,9 @@ def selection_score(rows: TrainingRows, labels: list[str], probs: np.ndarray) ->
     c = labels.index(POSITIVE_LABEL)
     score = probs[:, c]
     y = np.array([lab == POSITIVE_LABEL for lab in rows.labels])
-    threshold = best_f1_threshold(y, score)
     real = rows.is_real
+    roles = np.array(rows.roles, dtype=object)
+    threshold = moderation_threshold(y, score, real & np.isin(roles, ["neutral", "empathic"]))
     authored = ~real
     kinds = [k for k, r in zip(rows.kinds, real, strict=True) if not r]
     m = compute_metrics(
@@ -190,7 +204,6 @@ def selection_score(rows: TrainingRows, labels: list[str], probs: np.ndarray) ->
     if hard:
         parts["hard_kinds"] = float(np.mean(hard))
     if real.any():
-        roles = np.array(rows.roles, dtype=object)
         benign = real & np.isin(roles, ["neutral", "empathic"])
         hostile = real & (roles == "hostile")
         if benign.any():
