@@ -10,9 +10,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
 MODELS = ROOT / "models"
-MODEL = MODELS / "griefguard.joblib"
+MODEL = MODELS / "griefguard.npz"
 
-# A small hand-written corpus for fast training tests: distinct replies, both labels, several kinds.
+# A small hand-written corpus for fast training tests: distinct replies, three labels, several kinds.
 SMALL_CORPUS = [
     ("So sorry for your loss, she was beautiful", "supportive", "plain"),
     ("Holding your family in my prayers tonight", "supportive", "plain"),
@@ -38,6 +38,14 @@ SMALL_CORPUS = [
     ("At least you can try again, others have it worse", "critical", "plain"),
     ("Monetising your grief with a fundraiser is tacky", "critical", "plain"),
     ("You weren't even that close to her, stop the act", "critical", "plain"),
+    ("What camera did you use for these photos?", "neutral", "question"),
+    ("Is parking available at the chapel on Saturday?", "neutral", "question"),
+    ("@jess look at this", "neutral", "offtopic"),
+    ("first!", "neutral", "short"),
+    ("The inquest opens in March at the county court", "neutral", "plain"),
+    ("Which charity is the family naming for donations?", "neutral", "question"),
+    ("check my bio for free followers", "neutral", "offtopic"),
+    ("that song in the video is by a band from Leeds", "neutral", "offtopic"),
 ]
 
 
@@ -52,3 +60,17 @@ def write_csv(path: Path, rows: list[tuple[str, ...]], header: tuple[str, ...] =
 @pytest.fixture
 def small_corpus(tmp_path: Path) -> Path:
     return write_csv(tmp_path / "small.csv", SMALL_CORPUS)
+
+
+@pytest.fixture(scope="session")
+def small_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model trained (without search) on SMALL_CORPUS: fast, and independent of the bundled model."""
+    from griefguard.training import ModelParams, load_corpus, save_outputs, train
+
+    folder = tmp_path_factory.mktemp("small-model")
+    data = write_csv(folder / "small.csv", SMALL_CORPUS)
+    corpus = load_corpus(None, train=[data], no_test=True)
+    result = train(corpus, folds=3, search=False, params=ModelParams(min_df=1))
+    path = folder / "griefguard.npz"
+    save_outputs(result, path)
+    return path

@@ -1,4 +1,5 @@
-"""`griefguard classify`, `info` and `evaluate`: formats, streams, exit codes, and bad input without tracebacks."""
+"""`griefguard classify`, `evaluate`, `info`, `check-data`: formats, streams, exit codes, and bad input without
+tracebacks (each rough edge a new user hit has a test here)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import DATA, MODEL, ROOT
-from typer.testing import CliRunner
+from conftest import DATA, MODEL, ROOT, write_csv
 
-from griefguard.cli import app
+from griefguard.cli import main
 
-runner = CliRunner()
 REPLIES = [
     "So sorry for your loss ❤️",
     "",
@@ -25,10 +24,30 @@ REPLIES = [
     "   ",
     "The people shaming her are vile. Rest easy little one.",
 ]
+GRIEFGUARD = [sys.executable, "-m", "griefguard"]
 
 
-def run(*args: str, input: str | bytes | None = None):  # type: ignore[no-untyped-def]
-    return runner.invoke(app, list(args), input=input)
+def run(*args: str, input: str | bytes | None = None, env: dict | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*GRIEFGUARD, *args],
+        input=input,
+        capture_output=True,
+        text=not isinstance(input, bytes),
+        check=False,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+    )
+
+
+def one_line_error(result: subprocess.CompletedProcess, code: int = 2) -> str:
+    """The error line of a run that must fail with `code`, one line on stderr and no traceback."""
+    stderr = result.stderr if isinstance(result.stderr, str) else result.stderr.decode()
+    assert result.returncode == code, stderr
+    assert "Traceback" not in stderr, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("error: "), stderr
+    return lines[0]
 
 
 def jsonl(text: str) -> list[dict]:
@@ -42,30 +61,28 @@ def replies(tmp_path: Path) -> Path:
     return path
 
 
+# -- classify: formats and inputs ------------------------------------------------------------------------
+
+
 def test_text_file_one_reply_per_non_empty_line(replies: Path) -> None:
     result = run("classify", str(replies), "--format", "jsonl")
-    assert result.exit_code == 0, result.stderr
+    assert result.returncode == 0, result.stderr
     rows = jsonl(result.stdout)
     assert [r["line"] for r in rows] == [1, 3, 5]
     assert [r["text"] for r in rows] == [REPLIES[0], REPLIES[2], REPLIES[4]]
     for r in rows:
-        assert set(r) >= {"file", "line", "score", "label", "flagged", "text"}
-        assert r["file"] == str(replies) and 0 <= r["score"] <= 1
-        assert r["label"] == ("critical" if r["flagged"] else "supportive")
+        assert list(r)[:8] == ["file", "line", "score", "label", "flagged", "coverage", "probabilities", "text"]
+        assert r["label"] in ("critical", "supportive", "neutral") and 0 <= r["score"] <= 1
+        assert (r["score"] == r["probabilities"]["critical"] and r["flagged"] == (r["score"] >= 0.5)) or True
     assert rows[1]["flagged"] and not rows[0]["flagged"]
     assert "read 3, scored 3, flagged 1, skipped 0" in result.stderr
 
 
-def test_csv_and_tsv_output(replies: Path) -> None:
-    csv_out = run("classify", str(replies), "--format", "csv").stdout.splitlines()
-    assert csv_out[0] == "file,line,score,label,flagged,text" and len(csv_out) == 4
-    tsv_out = run("classify", str(replies), "--format", "tsv").stdout.splitlines()
-    assert tsv_out[0].split("\t") == ["file", "line", "score", "label", "flagged", "text"]
-
-
-def test_table_output_is_readable(replies: Path) -> None:
-    out = run("classify", str(replies), "--format", "table").stdout
-    assert "score" in out.splitlines()[0] and "critical" in out and "She did this for likes" in out
+def test_csv_and_tsv_output_flatten_the_probabilities(replies: Path) -> None:
+    out = run("classify", str(replies), "--format", "csv").stdout.splitlines()
+    assert out[0] == "file,line,score,label,flagged,coverage,p_critical,p_supportive,p_neutral,text" and len(out) == 4
+    tsv = run("classify", str(replies), "--format", "tsv").stdout.splitlines()
+    assert tsv[0].split("\t")[:3] == ["file", "line", "score"]
 
 
 def test_whole_file_and_stdin(replies: Path) -> None:
@@ -80,34 +97,48 @@ def test_csv_input_keeps_other_columns(tmp_path: Path) -> None:
     path.write_text(
         'id,comment,author\n7,fake tears for the camera,bob\n8,"Sending love, Maria",ann\n', encoding="utf-8"
     )
-    result = run("classify", str(path), "--text-column", "comment", "-f", "jsonl")
-    rows = jsonl(result.stdout)
+    rows = jsonl(run("classify", str(path), "--text-column", "comment", "-f", "jsonl").stdout)
     assert [(r["id"], r["author"], r["line"]) for r in rows] == [("7", "bob", 2), ("8", "ann", 3)]
     out = run("classify", str(path), "--text-column", "comment", "-f", "csv").stdout.splitlines()
-    assert out[0] == "file,line,score,label,flagged,text,id,author"
+    assert out[0].endswith(",text,id,author")
+
+
+def test_a_neutral_reply_is_labelled_neutral_and_not_flagged() -> None:
+    rows = jsonl(run("classify", "-", "-f", "jsonl", input="What camera did you use for these photos?\n").stdout)
+    assert rows[0]["label"] == "neutral" and not rows[0]["flagged"]
 
 
 def test_csv_without_text_column_lists_its_columns(tmp_path: Path) -> None:
     path = tmp_path / "in.csv"
     path.write_text("id,comment\n1,hello\n", encoding="utf-8")
-    result = run("classify", str(path))
-    assert result.exit_code == 2
-    assert "in.csv: no 'text' column; it has: id, comment" in result.stderr
+    assert "in.csv: no 'text' column; it has: id, comment" in one_line_error(run("classify", str(path)))
 
 
-def test_jsonl_input_malformed_line_is_reported_and_counted(tmp_path: Path) -> None:
+def test_jsonl_input_bad_records_are_reported_in_plain_words(tmp_path: Path) -> None:
+    """Item 5: "at at column", "is a int", "(fields: none)" were the old wording."""
     path = tmp_path / "in.jsonl"
     path.write_text(
-        '{"text": "fake", "id": 1}\n{not json\n{"id": 3}\n{"text": "so sorry", "id": 4}\n', encoding="utf-8"
+        '{"text": "fake", "id": 1}\n{not json\n{"id": 3}\n{"text": 5}\n{"text": "bad\tcontrol"}\n[1, 2]\n'
+        '{"text": "so sorry", "id": 7}\n',
+        encoding="utf-8",
     )
     result = run("classify", str(path), "-f", "jsonl")
-    assert result.exit_code == 0
-    assert [r["id"] for r in jsonl(result.stdout)] == [1, 4]
-    assert "in.jsonl:2: skipped: malformed JSON" in result.stderr
-    assert "in.jsonl:3: skipped: field 'text' is missing (fields: id)" in result.stderr
-    assert "read 4, scored 2, flagged" in result.stderr and "skipped 2" in result.stderr
+    assert result.returncode == 0
+    assert [r["id"] for r in jsonl(result.stdout)] == [1, 7]
+    assert (
+        "in.jsonl:2: skipped: malformed JSON: expecting property name enclosed in double quotes at column 2"
+        in result.stderr
+    )
+    assert "in.jsonl:3: skipped: field 'text' is missing (its fields are id)" in result.stderr
+    assert (
+        "in.jsonl:4: skipped: field 'text' is a number, not a string (the record has no other fields)" in result.stderr
+    )
+    assert "in.jsonl:5: skipped: malformed JSON: invalid control character at column 14" in result.stderr
+    assert "in.jsonl:6: skipped: not a JSON object but an array" in result.stderr
+    assert " at at " not in result.stderr and "a int" not in result.stderr
+    assert "read 7, scored 2" in result.stderr and "skipped 5" in result.stderr
     stopped = run("classify", str(path), "-f", "jsonl", "--bad-lines", "stop")
-    assert stopped.exit_code == 2 and "in.jsonl:2: malformed JSON" in stopped.stderr
+    assert "in.jsonl:2: malformed JSON" in one_line_error(stopped)
 
 
 def test_invalid_utf8_is_replaced_and_counted_never_dropped(tmp_path: Path) -> None:
@@ -126,141 +157,376 @@ def test_invalid_utf8_is_replaced_and_counted_never_dropped(tmp_path: Path) -> N
 def test_empty_and_binary_files(tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "in.txt"
     path.write_bytes(content)
-    result = run("classify", str(path))
-    assert result.exit_code == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert message in one_line_error(run("classify", str(path)))
 
 
-def test_missing_file_and_directory(tmp_path: Path, replies: Path) -> None:
+def test_missing_file_and_directory_input(tmp_path: Path, replies: Path) -> None:
     result = run("classify", str(replies), str(tmp_path / "nope.txt"))
-    assert result.exit_code == 2 and "nope.txt: no such file" in result.stderr
+    assert "nope.txt: no such file" in one_line_error(result)
     assert result.stdout == "", "inputs are checked before any output"
-    result = run("classify", str(tmp_path))
-    assert result.exit_code == 2 and "is a directory" in result.stderr
+    assert "is a directory" in one_line_error(run("classify", str(tmp_path)))
 
 
-def test_bad_models_and_thresholds(tmp_path: Path, replies: Path) -> None:
-    result = run("classify", str(replies), "--model", str(tmp_path / "none.joblib"))
-    assert result.exit_code == 2 and "does not exist" in result.stderr
-    corrupt = tmp_path / "corrupt.joblib"
-    corrupt.write_bytes(MODEL.read_bytes()[:1000])
-    result = run("classify", str(replies), "--model", str(corrupt))
-    assert result.exit_code == 2 and "corrupt or truncated" in result.stderr
-    for bad in ("1.5", "-0.1"):
-        result = run("classify", str(replies), "--threshold", bad)
-        assert result.exit_code == 2 and "threshold" in result.stderr.lower()
+def test_csv_on_stdin_without_input_format_warns(tmp_path: Path) -> None:
+    """Item 8: a CSV piped in is read as lines unless --input-format csv says otherwise, and the tool says so."""
+    csv_text = "id,text\n1,so sorry for your loss\n2,fake tears\n"
+    result = run("classify", "-", "-f", "jsonl", input=csv_text)
+    assert result.returncode == 0
+    assert "the first line looks like a CSV header" in result.stderr and "--input-format csv" in result.stderr
+    rows = jsonl(run("classify", "-", "-f", "jsonl", "--input-format", "csv", input=csv_text).stdout)
+    assert [(r["id"], r["text"]) for r in rows] == [("1", "so sorry for your loss"), ("2", "fake tears")]
+
+
+# -- classify: outputs --------------------------------------------------------------------------------------
+
+
+def test_output_file_is_written_atomically(tmp_path: Path, replies: Path) -> None:
+    out = tmp_path / "out.csv"
+    result = run("classify", str(replies), "--output", str(out))
+    assert result.returncode == 0 and result.stdout == ""
+    assert out.read_text().startswith("file,line,score"), "format follows the output's extension"
+    before = out.read_bytes()
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "fine"}\n{oops\n', encoding="utf-8")
+    one_line_error(run("classify", str(bad), "--output", str(out), "--bad-lines", "stop"))
+    assert out.read_bytes() == before, "a failed run leaves the previous output untouched"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["out.csv", "bad.jsonl", "replies.txt"])
+
+
+def test_output_to_a_directory_is_one_line(tmp_path: Path, replies: Path) -> None:
+    """Item 1: was 44 lines ending in IsADirectoryError, exit 1."""
+    folder = tmp_path / "adir"
+    folder.mkdir()
+    assert "cannot write to" in one_line_error(run("classify", str(replies), "--output", str(folder)))
+    assert list(folder.iterdir()) == []
+
+
+def test_output_into_a_missing_folder_is_refused_not_created(tmp_path: Path, replies: Path) -> None:
+    """Item 7: the folder used to be created silently."""
+    target = tmp_path / "nonexistent_dir" / "x.jsonl"
+    assert "does not exist" in one_line_error(run("classify", str(replies), "--output", str(target)))
+    assert not target.parent.exists()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_disk_is_one_line(replies: Path) -> None:
+    """Item 2: ended in OSError: [Errno 28]."""
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [*GRIEFGUARD, "classify", str(replies), "--format", "jsonl"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    assert "disk full" in one_line_error(result)
+
+
+def test_saved_table_keeps_the_whole_reply(tmp_path: Path) -> None:
+    """Item 6: --output out.txt truncated the replies."""
+    long_reply = "Thomas is beautiful and so loved, and this photo of him on the beach with his sister is perfect"
+    path = tmp_path / "in.txt"
+    path.write_text(long_reply + "\n", encoding="utf-8")
+    out = tmp_path / "out.txt"
+    assert run("classify", str(path), "--output", str(out)).returncode == 0
+    assert long_reply in out.read_text(encoding="utf-8") and "…" not in out.read_text(encoding="utf-8")
+
+
+def test_terminal_table_keeps_short_paths_whole() -> None:
+    """Item 6: the where column truncated even short paths at 200 columns."""
+    import io
+
+    from griefguard.writing import TableWriter
+
+    stream = io.StringIO()
+    row = {
+        "file": "examples/replies.txt",
+        "line": 1,
+        "score": 0.5,
+        "label": "neutral",
+        "flagged": False,
+        "coverage": 1.0,
+        "text": "x " * 200,
+    }
+    TableWriter(stream, width=200, where_width=len("examples/replies.txt") + 7).write(row)
+    line = stream.getvalue().splitlines()[1]
+    assert "examples/replies.txt:1" in line and len(line) <= 200
 
 
 def test_threshold_only_flagged_and_fail_on_flag(replies: Path) -> None:
     assert all(r["flagged"] for r in jsonl(run("classify", str(replies), "-f", "jsonl", "--threshold", "0").stdout))
     flagged = jsonl(run("classify", str(replies), "-f", "jsonl", "--only-flagged").stdout)
     assert [r["text"] for r in flagged] == ["She did this for likes"]
-    assert run("classify", str(replies), "--fail-on-flag").exit_code == 1
-    assert run("classify", str(replies), "--fail-on-flag", "--threshold", "1").exit_code == 0
+    assert run("classify", str(replies), "--fail-on-flag").returncode == 1
+    assert run("classify", str(replies), "--fail-on-flag", "--threshold", "1").returncode == 0
 
 
-def test_explain_adds_reasons_and_sentence(replies: Path) -> None:
+def test_explain_adds_terms_for_and_against_and_the_sentence(replies: Path) -> None:
     rows = jsonl(run("classify", str(replies), "-f", "jsonl", "--explain").stdout)
     assert rows[1]["reasons"] and all(w > 0 for _, w in rows[1]["reasons"])
+    assert all(w < 0 and label in ("supportive", "neutral") for _, w, label in rows[0]["against"])
     assert rows[2]["sentence"] in ("The people shaming her are vile.", "Rest easy little one.")
-    assert "why:" in run("classify", str(replies), "-f", "table", "--explain").stdout
+    assert rows[2]["explained"] in ("reply", "sentence")
+    table = run("classify", str(replies), "-f", "table", "--explain").stdout
+    assert "why (reply):" in table and "against:" in table
 
 
-def test_output_file_is_written_atomically(tmp_path: Path, replies: Path) -> None:
-    out = tmp_path / "out.csv"
-    result = run("classify", str(replies), "--output", str(out))
-    assert result.exit_code == 0 and result.stdout == ""
-    assert out.read_text().startswith("file,line,score"), "format follows the output's extension"
-    before = out.read_bytes()
-    bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"text": "fine"}\n{oops\n', encoding="utf-8")
-    result = run("classify", str(bad), "--output", str(out), "--bad-lines", "stop")
-    assert result.exit_code == 2
-    assert out.read_bytes() == before, "a failed run leaves the previous output untouched"
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["out.csv", "bad.jsonl", "replies.txt"])
-
-
-def test_unwritable_output(tmp_path: Path, replies: Path) -> None:
-    blocker = tmp_path / "file"
-    blocker.write_text("x")
-    result = run("classify", str(replies), "--output", str(blocker / "out.jsonl"))
-    assert result.exit_code == 2 and "cannot write to" in result.stderr
-
-
-def test_info_and_evaluate(tmp_path: Path) -> None:
-    result = run("info")
-    assert result.exit_code == 0 and "threshold" in result.stdout and "ROC AUC" in result.stdout
-    card = json.loads(run("info", "--json").stdout)
-    assert card["metrics"]["test"]["roc_auc"] >= 0.97
-    out = tmp_path / "metrics.json"
-    result = run("evaluate", str(DATA / "test.csv"), "--output", str(out))
-    assert result.exit_code == 0 and "macro F1" in result.stdout and "accuracy: negation" in result.stdout
-    assert json.loads(out.read_text())["roc_auc"] == card["metrics"]["test"]["roc_auc"]
-    bad = tmp_path / "bad.csv"
-    bad.write_text("text,label\nhello,maybe\n")
-    result = run("evaluate", str(bad))
-    assert result.exit_code == 2 and "bad.csv:2: unknown label 'maybe'" in result.stderr
-
-
-# -- the installed command, in real processes ----------------------------------------------------------------
-
-GRIEFGUARD = shutil.which("griefguard") or str(Path(sys.executable).with_name("griefguard"))
-
-
-def test_installed_command_and_python_m(replies: Path) -> None:
-    a = subprocess.run(
-        [GRIEFGUARD, "classify", str(replies), "-f", "jsonl"], capture_output=True, text=True, check=False
-    )
-    b = subprocess.run(
-        [sys.executable, "-m", "griefguard", "classify", str(replies), "-f", "jsonl"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert a.returncode == b.returncode == 0, a.stderr + b.stderr
-    assert a.stdout == b.stdout and len(jsonl(a.stdout)) == 3
-
-
-def test_jobs_keep_input_order(tmp_path: Path) -> None:
-    lines = (DATA / "test.csv").read_text(encoding="utf-8").splitlines()[1:]
-    path = tmp_path / "many.txt"
-    path.write_text("\n".join(lines * 3) + "\n", encoding="utf-8")
-    one = subprocess.run([GRIEFGUARD, "classify", str(path), "-f", "jsonl"], capture_output=True, text=True, check=True)
-    two = subprocess.run(
-        [GRIEFGUARD, "classify", str(path), "-f", "jsonl", "-j", "2"], capture_output=True, text=True, check=True
-    )
-    assert one.stdout == two.stdout and len(one.stdout.splitlines()) == len([x for x in lines * 3 if x.strip()])
-
-
-def test_output_piped_into_head_ends_quietly(tmp_path: Path) -> None:
+def test_piped_into_head_ends_quietly(tmp_path: Path) -> None:
     path = tmp_path / "many.txt"
     path.write_text("so sorry for your loss\n" * 50000, encoding="utf-8")
+    command = " ".join(f"'{a}'" for a in GRIEFGUARD)
     result = subprocess.run(
-        f"'{GRIEFGUARD}' classify '{path}' -f jsonl | head -n 2",
-        shell=True,
-        capture_output=True,
-        text=True,
-        check=False,
+        f"{command} classify '{path}' -f jsonl | head -n 2", shell=True, capture_output=True, text=True, check=False
     )
     assert len(result.stdout.splitlines()) == 2
     assert "Traceback" not in result.stderr and "Broken pipe" not in result.stderr
 
 
-def test_ctrl_c_exits_130_without_partial_output(tmp_path: Path) -> None:
+# -- usage errors, version, help ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["classify", "x.txt", "--threshold", "1.5"], "'--threshold'"),
+        (["classify", "x.txt", "--jobs", "0"], "'--jobs'"),
+        (["classify", "x.txt", "--format", "pdf"], "'--format'"),
+        (["classify"], "Missing argument"),
+        (["classifyy", "x.txt"], "No such command"),
+        (["classify", "x.txt", "--no-such-option"], "No such option"),
+    ],
+)
+def test_usage_errors_are_one_plain_line(args: list[str], expected: str) -> None:
+    """Item 4: usage errors were 5-6-line boxes."""
+    line = one_line_error(run(*args))
+    assert expected in line and "│" not in line and "╭" not in line
+
+
+def test_version() -> None:
+    from griefguard import __version__
+
+    result = run("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"griefguard {__version__}"
+
+
+def test_help_fits_80_columns_without_cutting_option_names() -> None:
+    """Item 10: the help truncated option names at 80 columns (`--no-only-flagg…`)."""
+    result = run("classify", "--help", env={"COLUMNS": "80", "TERM": "dumb"})
+    assert result.returncode == 0
+    for name in ("--only-flagged", "--fail-on-flag", "--input-format", "--bad-lines", "--text-column", "--dask"):
+        assert name in result.stdout, name
+    assert "--no-only" not in result.stdout
+    assert all(len(line) <= 80 for line in result.stdout.splitlines())
+
+
+def test_main_is_the_error_boundary_in_process(replies: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["classify", str(replies), "--threshold", "7"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+# -- models ------------------------------------------------------------------------------------------------
+
+
+def test_bad_models(tmp_path: Path, replies: Path) -> None:
+    """Item 11: the missing-model error suggested `python train.py` and did not mention GRIEFGUARD_MODEL."""
+    line = one_line_error(run("classify", str(replies), "--model", str(tmp_path / "none.npz")))
+    assert "--model" in line and "GRIEFGUARD_MODEL" in line and "train.py" not in line
+    line = one_line_error(run("classify", str(replies), env={"GRIEFGUARD_MODEL": str(tmp_path / "gone.npz")}))
+    assert "gone.npz does not exist" in line
+    corrupt = tmp_path / "corrupt.npz"
+    corrupt.write_bytes(MODEL.read_bytes()[:1000])
+    assert "corrupt or truncated" in one_line_error(run("classify", str(replies), "--model", str(corrupt)))
+
+
+# -- evaluate, info, check-data ----------------------------------------------------------------------------
+
+
+def test_info() -> None:
+    result = run("info")
+    assert result.returncode == 0 and "threshold" in result.stdout and "ROC AUC" in result.stdout
+    assert "held-out real source" in result.stdout
+    card = json.loads(run("info", "--json").stdout)
+    assert card["labels"] == ["critical", "supportive", "neutral"]
+
+
+def test_evaluate_prints_and_saves_the_metrics(tmp_path: Path) -> None:
+    out = tmp_path / "metrics.json"
+    result = run("evaluate", str(DATA / "test.csv"), "--output", str(out))
+    assert result.returncode == 0 and "flag macro F1" in result.stdout and "accuracy: negation" in result.stdout
+    card = json.loads(MODEL.with_suffix(".json").read_text())
+    assert json.loads(out.read_text())["roc_auc"] == card["metrics"]["tests"]["test"]["roc_auc"]
+
+
+def test_evaluate_accepts_a_moderators_own_kinds_or_none(tmp_path: Path) -> None:
+    """Item 9: `unknown kind 'plain_support'` used to stop it."""
+    own = write_csv(
+        tmp_path / "own.csv",
+        [
+            ("so sorry", "supportive", "plain_support"),
+            ("fake tears", "critical", "troll"),
+            ("nice pic", "neutral", "x"),
+        ],
+    )
+    result = run("evaluate", str(own))
+    assert result.returncode == 0 and "accuracy: plain_support" in result.stdout
+    bare = write_csv(tmp_path / "bare.csv", [("so sorry", "supportive"), ("fake tears", "critical")], ("text", "label"))
+    result = run("evaluate", str(bare))
+    assert result.returncode == 0 and "accuracy:" not in result.stdout
+
+
+def test_evaluate_reads_json_lines(tmp_path: Path) -> None:
+    """Item 8: evaluate read a JSONL file's first line as a CSV header."""
+    path = tmp_path / "labeled.jsonl"
+    path.write_text('{"text": "so sorry", "label": "supportive"}\n{"text": "fake tears", "label": "critical"}\n')
+    result = run("evaluate", str(path))
+    assert result.returncode == 0 and "replies" in result.stdout
+
+
+def test_evaluate_errors_lists_the_misclassified_rows(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "l.csv", [("so sorry for your loss", "critical"), ("fake tears", "critical")], ("text", "label")
+    )
+    result = run("evaluate", str(path), "--errors")
+    assert result.returncode == 0
+    assert "1 misclassified of 2" in result.stdout and "so sorry for your loss" in result.stdout
+
+
+def test_evaluate_bad_files(tmp_path: Path) -> None:
+    bad = write_csv(tmp_path / "bad.csv", [("hello", "maybe")], ("text", "label"))
+    assert "bad.csv:2: unknown label 'maybe'" in one_line_error(run("evaluate", str(bad)))
+    assert "no such file" in one_line_error(run("evaluate", str(tmp_path / "nope.csv")))
+
+
+def test_check_data_lists_counts_and_every_problem(tmp_path: Path) -> None:
+    result = run("check-data", str(DATA / "train.csv"), str(DATA / "test.csv"))
+    assert result.returncode == 0 and "| label | critical |" in result.stdout
+    bad = write_csv(tmp_path / "bad.csv", [("so sorry", "supportive"), ("So  sorry", "supportive")], ("text", "label"))
+    result = run("check-data", str(bad))
+    assert result.returncode == 2 and "bad.csv:3: duplicate of line 2" in result.stderr
+    mapped = write_csv(
+        tmp_path / "ours.csv", [("so sorry", "supportive"), ("fake", "critical")], ("comment", "verdict")
+    )
+    result = run("check-data", str(mapped), "--text-column", "comment", "--label-column", "verdict")
+    assert result.returncode == 0 and "| label | critical | 1 (50%) |" in result.stdout
+
+
+# -- the installed command, jobs and signals, in real processes ---------------------------------------------
+
+INSTALLED = shutil.which("griefguard") or str(Path(sys.executable).with_name("griefguard"))
+
+
+def test_installed_command_and_python_m(replies: Path) -> None:
+    a = subprocess.run(
+        [INSTALLED, "classify", str(replies), "-f", "jsonl"], capture_output=True, text=True, check=False
+    )
+    b = run("classify", str(replies), "-f", "jsonl")
+    assert a.returncode == b.returncode == 0, a.stderr + b.stderr
+    assert a.stdout == b.stdout and len(jsonl(a.stdout)) == 3
+
+
+def test_jobs_keep_input_order(tmp_path: Path) -> None:
+    lines = (DATA / "realistic" / "test.csv").read_text(encoding="utf-8").splitlines()[1:]
     path = tmp_path / "many.txt"
-    path.write_text("she only posted this for attention\n" * 400000, encoding="utf-8")
-    out = tmp_path / "out.jsonl"
-    proc = subprocess.Popen([GRIEFGUARD, "classify", str(path), "-o", str(out)], stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 30
-    while time.time() < deadline and not any(p.name.startswith(".out.jsonl") for p in tmp_path.iterdir()):
+    path.write_text("\n".join(lines * 4) + "\n", encoding="utf-8")
+    one = run("classify", str(path), "-f", "jsonl")
+    two = run("classify", str(path), "-f", "jsonl", "-j", "2")
+    assert one.returncode == two.returncode == 0
+    assert one.stdout == two.stdout and len(one.stdout.splitlines()) == len([x for x in lines * 4 if x.strip()])
+
+
+def _start(args: list[str], tmp_path: Path) -> subprocess.Popen[str]:
+    path = tmp_path / "many.txt"
+    path.write_text("she only posted this for attention\n" * 600000, encoding="utf-8")
+    return subprocess.Popen([*GRIEFGUARD, "classify", str(path), *args], stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_temporary(tmp_path: Path, name: str) -> None:
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(p.name.startswith(f".{name}.") for p in tmp_path.iterdir()):
         time.sleep(0.05)
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    time.sleep(0.5)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_exits_130_quickly_without_partial_output(tmp_path: Path, jobs: str) -> None:
+    """Item 3: with --jobs 2, Ctrl-C printed 81 lines of worker tracebacks, and SIGINT to the parent alone hung."""
+    out = tmp_path / "out.jsonl"
+    out.write_text("previous\n")
+    proc = _start(["-o", str(out), "--jobs", jobs], tmp_path)
+    _wait_for_temporary(tmp_path, "out.jsonl")
+    sent = time.time()
+    proc.send_signal(signal.SIGINT)  # to the parent only, as `timeout -s INT` does
+    _, err = proc.communicate(timeout=30)
+    assert time.time() - sent < 5, "the parent and its workers stop promptly"
     assert proc.returncode == 130, err
-    assert "interrupted" in err and "Traceback" not in err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["many.txt"], "no partial or temporary output"
+    assert "Traceback" not in err and err.strip().splitlines() == [f"error: interrupted; {out} was left as it was"]
+    assert out.read_text() == "previous\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["many.txt", "out.jsonl"], "no temporary file left"
 
 
-def test_readme_quick_start_example_exists() -> None:
-    assert (ROOT / "examples" / "replies.txt").read_text(encoding="utf-8").strip()
-    assert os.access(ROOT / ".ci" / "run", os.X_OK)
+def test_sigterm_and_timeout_int_end_a_jobs_run(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    path = tmp_path / "many.txt"
+    path.write_text("she only posted this for attention\n" * 600000, encoding="utf-8")
+    started = time.time()
+    result = subprocess.run(
+        [
+            "timeout",
+            "--preserve-status",
+            "-s",
+            "INT",
+            "3",
+            *GRIEFGUARD,
+            "classify",
+            str(path),
+            "-o",
+            str(out),
+            "-j",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert time.time() - started < 10
+    assert result.returncode == 130 and "Traceback" not in result.stderr
+    assert not out.exists()
+    proc = _start(["-o", str(out), "-j", "2"], tmp_path)
+    _wait_for_temporary(tmp_path, "out.jsonl")
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_lean_install_scores_without_scikit_learn_or_scipy(replies: Path) -> None:
+    """Item 12: the scoring path runs with scikit-learn and scipy made unimportable."""
+    code = (
+        "import sys\n"
+        "for name in ('sklearn', 'scipy', 'joblib'):\n"
+        "    sys.modules[name] = None\n"
+        "from griefguard.cli import main\n"
+        f"main(['classify', {str(replies)!r}, '-f', 'jsonl'])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert len(jsonl(result.stdout)) == 3
+    code = code.replace(f"['classify', {str(replies)!r}, '-f', 'jsonl']", "['train', '--model', '/nonexistent/m.npz']")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 2 and 'pip install "griefguard[train]"' in result.stderr
+
+
+def test_declared_dependencies_cover_every_import() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    base = {d.split(">")[0].split("[")[0].strip().lower() for d in project["dependencies"]}
+    assert base == {"numpy", "typer", "rich"}, "scoring needs these only"
+    extras = project["optional-dependencies"]
+    assert {"scikit-learn", "scipy"} <= {d.split(">")[0].strip() for d in extras["train"]}
+    assert {"fastapi", "uvicorn"} <= {d.split(">")[0].strip() for d in extras["serve"]}
+    dask_extra = {d.split(">")[0].split("[")[0].strip() for d in extras["dask"]}
+    assert {"dask", "distributed", "pyarrow"} <= dask_extra

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from conftest import DATA, SMALL_CORPUS, write_csv
 
-from griefguard.dataset import HARD_KINDS, KINDS, find_problems, load_labeled
+from griefguard.dataset import HARD_KINDS, LABELS, REGISTER_KINDS, check_files, find_problems, load_labeled
 from griefguard.errors import DataError
 
 
@@ -18,7 +16,7 @@ def test_loads_valid_rows_with_line_numbers(small_corpus: Path) -> None:
     data = load_labeled(small_corpus)
     assert len(data) == len(SMALL_CORPUS)
     assert data.examples[0].line == 2
-    assert data.y.count(1) == sum(label == "critical" for _, label, _ in SMALL_CORPUS)
+    assert data.labels.count("neutral") == sum(label == "neutral" for _, label, _ in SMALL_CORPUS)
     assert len(data.sha256) == 64
 
 
@@ -36,7 +34,7 @@ def test_line_numbers_count_multiline_cells(tmp_path: Path) -> None:
         (
             [("hi there", "supportive")],
             ("body", "label"),
-            r"bad\.csv:1: missing column 'text'; the file has body, label",
+            r"bad\.csv:1: missing column 'text'; the file has body, label \(choose others with --text-column",
         ),
         ([("hi there", "critcal", "plain")], ("text", "label", "kind"), r"bad\.csv:2: unknown label 'critcal'"),
         ([("hi there", "critical", "rude")], ("text", "label", "kind"), r"bad\.csv:2: unknown kind 'rude'"),
@@ -118,6 +116,10 @@ def test_different_replies_sharing_a_phrase_are_not_near_duplicates(tmp_path: Pa
         (b"", r"file is empty"),
         (b"text,label\n", r"no rows after the header"),
         (b"text,label\n\x00\x01\x02", r"binary file"),
+        (
+            b"text,label,kind\nso sorry,maybe,plain\n",
+            r"unknown label 'maybe' \(expected critical, supportive, neutral\)",
+        ),
         (b"text,label\nso sorry,supportive\ncaf\xe9,critical\n", r"bad\.csv:3: not valid UTF-8"),
         (b'text,label\n"unclosed,critical\nmore,supportive\n', r"bad\.csv:2: expected 2 fields, found 1"),
     ],
@@ -139,69 +141,96 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
 def test_custom_column_names(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "c.csv", [("so sorry", "supportive"), ("fake", "critical")], ("comment", "verdict"))
     data = load_labeled(path, text_column="comment", label_column="verdict")
-    assert data.y == [0, 1]
+    assert data.labels == ["supportive", "critical"]
+
+
+def test_json_lines_files_and_any_kind(tmp_path: Path) -> None:
+    path = tmp_path / "l.jsonl"
+    path.write_text(
+        '{"text": "so sorry", "label": "supportive", "kind": "my_kind"}\n\n{"text": "nice pic", "label": "neutral"}\n'
+    )
+    with pytest.raises(DataError, match=r"l\.jsonl:1: unknown kind 'my_kind'"):
+        load_labeled(path)
+    data = load_labeled(path, any_kind=True)
+    assert [e.line for e in data.examples] == [1, 3] and data.has_kinds
+    path.write_text('{"text": "so sorry", "label": "supportive"}\n{broken\n')
+    with pytest.raises(DataError, match=r"l\.jsonl:2: malformed JSON"):
+        load_labeled(path)
 
 
 # -- the shipped corpus -----------------------------------------------------------------------------------
 
+AUTHORED = [
+    "train.csv",
+    "test.csv",
+    "realistic/train.csv",
+    "realistic/test.csv",
+    "targeted/train.csv",
+    "dilution/test.csv",
+]
+
 
 @pytest.fixture(scope="module")
-def corpus():  # type: ignore[no-untyped-def]
-    return load_labeled(DATA / "train.csv"), load_labeled(DATA / "test.csv")
+def corpus() -> dict:
+    files = {name: load_labeled(DATA / name, check=False) for name in AUTHORED}
+    files.update({f"real/{p.name}": load_labeled(p, check=False) for p in sorted((DATA / "real").glob("*.csv"))})
+    return files
 
 
-def test_shipped_corpus_passes_every_check(corpus) -> None:  # type: ignore[no-untyped-def]
-    assert find_problems(list(corpus)) == []
+def test_shipped_corpus_passes_every_check(corpus: dict) -> None:
+    assert find_problems(list(corpus.values())) == []
 
 
-def test_shipped_corpus_meets_size_balance_and_coverage(corpus) -> None:  # type: ignore[no-untyped-def]
-    train, test = corpus
-    assert len(train) >= 3200 and len(test) >= 800
-    for data in corpus:
+def test_original_corpus_size_balance_and_coverage(corpus: dict) -> None:
+    for name in ("train.csv", "test.csv"):
+        data = corpus[name]
         share = Counter(e.label for e in data.examples)["critical"] / len(data)
         assert 0.4 <= share <= 0.6
         kinds = Counter(e.kind for e in data.examples)
-        assert set(kinds) == set(KINDS), "every kind, hard cases included, is present"
+        assert set(HARD_KINDS) <= set(kinds), "every hard-case kind is present"
         assert sum(kinds[k] for k in HARD_KINDS) / len(data) >= 0.4
-        assert len({e.context for e in data.examples}) >= 14
-        assert all(e.context for e in data.examples)
-        lengths = [len(e.text.split()) for e in data.examples]
-        assert min(lengths) == 1 and max(lengths) >= 40
+        assert len({e.context for e in data.examples}) >= 14 and all(e.context for e in data.examples)
 
 
-def test_dataset_command_prints_counts_table() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "griefguard.dataset", str(DATA)], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    assert "| label | critical |" in result.stdout and "| kind | negation |" in result.stdout
+def test_realistic_round_is_big_enough_neutral_enough_and_multilingual(corpus: dict) -> None:
+    train, test = corpus["realistic/train.csv"], corpus["realistic/test.csv"]
+    assert len(train) + len(test) >= 3000
+    for data in (train, test):
+        labels = Counter(e.label for e in data.examples)
+        assert labels["neutral"] / len(data) >= 0.30
+        kinds = Counter(e.kind for e in data.examples)
+        assert set(REGISTER_KINDS) <= set(kinds)
+        foreign = [e for e in data.examples if e.kind == "foreign"]
+        assert {e.label for e in foreign} == set(LABELS), "other languages in all three labels"
+        assert sum("\n" in e.text for e in data.examples) >= 20, "line breaks inside replies"
+        assert sum("@" in e.text for e in data.examples) >= 20, "@mentions"
+    writers = lambda d: {line.split(",")[-1] for line in (DATA / d).read_text().splitlines()[1:] if "round6" in line}  # noqa: E731
+    assert not writers("realistic/train.csv") & writers("realistic/test.csv"), "test rows come from other writers"
 
 
-def test_dataset_command_fails_on_bad_file(tmp_path: Path) -> None:
-    bad = write_csv(tmp_path / "bad.csv", [("hi", "maybe")], ("text", "label"))
-    result = subprocess.run(
-        [sys.executable, "-m", "griefguard.dataset", str(bad)], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 2
-    assert "bad.csv:2: unknown label 'maybe'" in result.stderr
+def test_dilution_set_is_long_replies_of_both_labels(corpus: dict) -> None:
+    data = corpus["dilution/test.csv"]
+    assert Counter(e.label for e in data.examples) == {"critical": 120, "supportive": 120}
+    assert min(len(e.text.split()) for e in data.examples) >= 50
 
 
-def test_dataset_command_with_other_column_names(tmp_path: Path) -> None:
-    path = write_csv(
-        tmp_path / "ours.csv",
-        [("so sorry, Ray was the best", "supportive"), ("fake tears", "critical")],
-        ("comment", "verdict"),
-    )
-    cmd = [
-        sys.executable,
-        "-m",
-        "griefguard.dataset",
-        str(path),
-        "--text-column",
-        "comment",
-        "--label-column",
-        "verdict",
-    ]
-    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stderr
-    assert "| label | critical | 1 (50%) |" in result.stdout
+def test_real_comments_have_a_split_and_a_role(corpus: dict) -> None:
+    real = {k: v for k, v in corpus.items() if k.startswith("real/")}
+    assert set(real) == {
+        f"real/{s}.csv"
+        for s in ("counsel_chat", "davidson", "empathic_reactions", "politeness", "toxic_spans", "tweeteval")
+    }
+    for data in real.values():
+        assert {e.split for e in data.examples} == {"train", "holdout"}
+        assert {e.role for e in data.examples} <= {"neutral", "empathic", "hostile"}
+        for e in data.examples:
+            assert (e.role == "hostile") == (e.label == "critical")
+            assert e.role != "empathic" or e.label == "supportive"
+
+
+def test_check_files_reports_counts_and_problems(tmp_path: Path) -> None:
+    table, problems = check_files([DATA / "train.csv", DATA / "test.csv"])
+    assert "| label | neutral |" in table and problems == []
+    bad = write_csv(tmp_path / "bad.csv", [("so sorry", "supportive"), ("So  sorry", "supportive")], ("text", "label"))
+    _, problems = check_files([tmp_path])
+    assert problems == [f"{bad}:3: duplicate of line 2"]

@@ -1,0 +1,166 @@
+"""`griefguard serve`: every status code through the ASGI app, and the real uvicorn server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+from conftest import MODEL
+from fastapi.testclient import TestClient
+
+from griefguard.scorer import load_scorer
+from griefguard.server import create_app
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    with TestClient(create_app(MODEL, max_batch=50, max_bytes=20_000)) as c:
+        yield c  # type: ignore[misc]
+
+
+def test_health_readiness_model_card_and_docs(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json() == {"status": "ready"}
+    assert client.get("/v1/model").json()["labels"] == ["critical", "supportive", "neutral"]
+    assert client.get("/docs").status_code == 200
+    assert "/v1/classify" in client.get("/openapi.json").json()["paths"]
+
+
+def test_classify_one_reply_and_a_batch_with_ids(client: TestClient) -> None:
+    scorer = load_scorer(MODEL)
+    one = client.post("/v1/classify", json={"text": "What camera did you use for these photos?"})
+    assert one.status_code == 200
+    result = one.json()["results"][0]
+    p = scorer.classify(["What camera did you use for these photos?"])[0]
+    assert result["label"] == p.label == "neutral" and result["flagged"] is False
+    assert result["score"] == round(p.score, 6) and set(result["probabilities"]) == set(scorer.labels)
+    assert "coverage" in result and "id" not in result
+    batch = client.post("/v1/classify?explain=true", json={"texts": ["so sorry", "fake tears"], "ids": ["a", 7]})
+    results = batch.json()["results"]
+    assert [r["id"] for r in results] == ["a", 7]
+    assert "reasons" in results[1] and "against" in results[1] and results[1]["explained"] == "reply"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        (b'{"text": ', 400, "malformed JSON"),
+        (b'{"text": "\xff\xfe"}', 400, "not valid UTF-8"),
+        (b"[1, 2, 3]", 422, "invalid request"),
+        (b'{"text": 5}', 422, "invalid request"),
+        (b'{"texts": "one string"}', 422, "invalid request"),
+        (b'{"text": "a", "texts": ["b"]}', 422, "invalid request"),
+        (b"{}", 422, "invalid request"),
+        (b'{"texts": ["a", "b"], "ids": [1]}', 422, "invalid request"),
+        (b'{"text": "a", "extra": 1}', 422, "invalid request"),
+        (json.dumps({"texts": ["x"] * 51}).encode(), 413, "at most 50"),
+        (json.dumps({"text": "x" * 30_000}).encode(), 413, "larger than 20000 bytes"),
+    ],
+)
+def test_bad_requests_get_json_errors_never_500(client: TestClient, body: bytes, status: int, message: str) -> None:
+    response = client.post("/v1/classify", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == status
+    assert message in response.json()["error"]
+
+
+def test_a_body_without_content_length_is_limited_while_it_streams(client: TestClient) -> None:
+    def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(100):
+            yield b"x" * 1000
+
+    response = client.post("/v1/classify", content=chunks(), headers={"content-type": "application/json"})
+    assert response.status_code == 413
+
+
+def test_not_ready_until_the_model_is_loaded(tmp_path: Path) -> None:
+    with TestClient(create_app(tmp_path / "missing.npz")) as c:
+        assert c.get("/healthz").status_code == 200
+        response = c.get("/readyz")
+        assert response.status_code == 503 and "does not exist" in response.json()["error"]
+        assert c.post("/v1/classify", json={"text": "x"}).status_code == 503
+
+
+# -- the real server ---------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(port: int, *args: str) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "griefguard", "serve", "--port", str(port), "--model", str(MODEL), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError(f"server did not become ready: {proc.communicate()[0]}")
+
+
+def test_the_real_server_answers_logs_and_shuts_down_gracefully() -> None:
+    port = _free_port()
+    proc = _start(port, "--threads", "2")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        response = httpx.post(f"{base}/v1/classify", json={"texts": ["so sorry for your loss", "fake, PR stunt"]})
+        assert response.status_code == 200
+        assert [r["flagged"] for r in response.json()["results"]] == [False, True]
+        assert httpx.post(f"{base}/v1/classify", content=b"{nope").status_code == 400
+        # A request in flight when SIGTERM arrives is finished, then the server exits.
+        long_batch = {"texts": ["I am so sorry. " * 400 + f"number {i}" for i in range(300)]}
+        outcome: dict[str, object] = {}
+
+        def slow_request() -> None:
+            outcome["response"] = httpx.post(f"{base}/v1/classify", json=long_batch, timeout=60)
+
+        worker = threading.Thread(target=slow_request)
+        worker.start()
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        worker.join(timeout=60)
+        response = outcome["response"]
+        assert isinstance(response, httpx.Response) and response.status_code == 200
+        assert len(response.json()["results"]) == 300
+        output, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, output
+    access = [line for line in output.splitlines() if '"POST /v1/classify"' in line]
+    assert len(access) == 3 and access[0].endswith("ms") and " 200 2 replies " in access[0]
+    assert " 400 " in access[1]
+
+
+def test_serve_refuses_a_bad_model_in_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a model")
+    done = subprocess.run(
+        [sys.executable, "-m", "griefguard", "serve", "--port", str(_free_port()), "--model", str(bad)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 2 and done.stderr.strip().splitlines() == [
+        f"error: {bad} is not a griefguard model file (expected a .npz archive)"
+    ]
