@@ -3,13 +3,14 @@
     python bench/run.py                  # everything; writes bench/results/latest.md and prints it
     python bench/run.py --quick          # fewer repeats and a 200,000-line large file, for a smoke test
 
-Measures (medians; ratios matter more than absolute times on a shared machine):
+Measures (medians of interleaved runs; ratios matter more than absolute times on a shared machine):
 1. cold start: `griefguard classify` on a one-line file vs the `profanity_check` command on one text;
-2. throughput: replies/s through the library on 100,000 replies (the corpus cycled and shuffled), vs
-   alt-profanity-check's `predict_prob`, vs our model run as a plain scikit-learn pipeline;
+2. throughput: replies/s through the library on 100,000 replies (every reply in data/ cycled and shuffled), vs
+   alt-profanity-check's `predict_prob`, vs our model run as a plain scikit-learn pipeline, and the time of
+   each stage of our scoring (tokenising, token ids, TF-IDF rows, the dot product);
 3. large file: `griefguard classify --format jsonl` on a 1,000,000-line file to /dev/null, wall time and peak
-   RSS of the whole process tree, with --jobs 1 and 2;
-4. training: wall time of `python train.py` (into a temporary folder).
+   RSS of the whole process tree, with --jobs 1 and 2, and the load average while it ran;
+4. training: wall time of `griefguard train` (into a temporary folder).
 The peer runs in its own virtual environment (bench/.peer-venv, created on first use with pip), so its pins
 cannot clash with ours. Linux only (peak memory is read from /proc).
 """
@@ -39,9 +40,10 @@ OURS = Path(sys.executable).with_name("griefguard")
 
 
 def corpus_texts() -> list[str]:
+    """Every reply in data/: authored, realistic, targeted, dilution and real comments."""
     texts = []
-    for name in ("train.csv", "test.csv"):
-        with open(ROOT / "data" / name, encoding="utf-8", newline="") as handle:
+    for path in sorted((ROOT / "data").rglob("*.csv")):
+        with open(path, encoding="utf-8", newline="") as handle:
             texts.extend(row["text"] for row in csv.DictReader(handle))
     return texts
 
@@ -81,44 +83,65 @@ import json, sys, time
 texts = json.load(open(sys.argv[1], encoding="utf-8"))
 from profanity_check import predict_prob
 predict_prob(texts[:100])
-best = []
-for _ in range(int(sys.argv[2])):
-    start = time.perf_counter(); predict_prob(texts); best.append(time.perf_counter() - start)
-print(json.dumps(best))
+start = time.perf_counter(); predict_prob(texts); print(time.perf_counter() - start)
 """
+
+
+def _stages(scorer, texts: list[str]) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Seconds spent in each stage of scoring `texts` in batches, as `Scorer.predict_batch` does it."""
+    engine = scorer._engine
+    spent = dict.fromkeys(("tokenise", "token ids", "TF-IDF rows", "dot product"), 0.0)
+    for i in range(0, len(texts), 2048):
+        batch = texts[i : i + 2048]
+        t0 = time.perf_counter()
+        tokens = engine.tokenize(batch)
+        t1 = time.perf_counter()
+        ids, layout = engine.token_ids(tokens)
+        t2 = time.perf_counter()
+        rows = engine.rows(ids, layout)
+        t3 = time.perf_counter()
+        scorer._probabilities(rows)
+        t4 = time.perf_counter()
+        for key, a, b in zip(spent, (t0, t1, t2, t3), (t1, t2, t3, t4), strict=True):
+            spent[key] += b - a
+    return spent
 
 
 def throughput(texts: list[str], repeats: int, work: Path) -> dict:
     sys.path.insert(0, str(ROOT / "src"))
-    from griefguard import load_scorer
-    from griefguard.dataset import load_labeled
-    from griefguard.training import ModelParams, build_pipeline
+    import numpy as np
 
-    scorer = load_scorer(ROOT / "models" / "griefguard.joblib")
+    from griefguard import load_scorer
+    from griefguard.training import ModelParams, build_pipeline, load_corpus
+
+    scorer = load_scorer(ROOT / "models" / "griefguard.npz")
     params = ModelParams.from_dict(scorer.card["params"])
-    train = load_labeled(ROOT / "data" / "train.csv")
-    pipeline = build_pipeline(params).fit(train.texts, train.y)
+    rows = load_corpus(ROOT / "data").training_rows()
+    labels = list(scorer.labels)
+    pipeline = build_pipeline(params).fit(rows.texts, np.array([labels.index(x) for x in rows.labels]))
     path = work / "texts.json"
     path.write_text(json.dumps(texts), encoding="utf-8")
-    ours, sk = [], []
+    ours, peer, sk = [], [], []
     scorer.score_many(texts[:100])
-    for _ in range(repeats):
+    for _ in range(repeats):  # interleaved, so all three see the same machine load
         start = time.perf_counter()
         scorer.score_many(texts)
         ours.append(time.perf_counter() - start)
+        out = subprocess.run(
+            [str(PEER_PYTHON), "-c", _PEER_THROUGHPUT, str(path)], capture_output=True, text=True, check=True
+        )
+        peer.append(float(out.stdout))
         start = time.perf_counter()
         pipeline.predict_proba(texts)
         sk.append(time.perf_counter() - start)
-    out = subprocess.run(
-        [str(PEER_PYTHON), "-c", _PEER_THROUGHPUT, str(path), str(repeats)], capture_output=True, text=True, check=True
-    )
-    peer = json.loads(out.stdout)
     n = len(texts)
+    stages = _stages(scorer, texts)
     return {
         "n": n,
         "ours": n / statistics.median(ours),
         "peer": n / statistics.median(peer),
         "sklearn": n / statistics.median(sk),
+        "stages": {k: 1e6 * v / n for k, v in stages.items()},  # microseconds per reply
     }
 
 
@@ -146,7 +169,7 @@ def large_file(texts: list[str], lines: int, work: Path) -> list[dict]:
         for text in cycled(texts, lines, seed=1):
             handle.write(" ".join(text.split()) + "\n")
     results = []
-    for jobs in (1, 2):
+    for jobs in (1, 2, 1, 2):  # interleaved; the medians of two runs each are reported
         cmd = [str(OURS), "classify", str(path), "--format", "jsonl", "--jobs", str(jobs), "--quiet"]
         start = time.perf_counter()
         with open(os.devnull, "w") as devnull:
@@ -158,14 +181,26 @@ def large_file(texts: list[str], lines: int, work: Path) -> list[dict]:
         elapsed = time.perf_counter() - start
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}")
-        results.append({"jobs": jobs, "lines": lines, "seconds": elapsed, "peak_rss_mb": peak / 1024})
-    return results
+        results.append(
+            {"jobs": jobs, "lines": lines, "seconds": elapsed, "peak_rss_mb": peak / 1024, "load": os.getloadavg()[0]}
+        )
+    merged = []
+    for jobs in (1, 2):
+        runs = [r for r in results if r["jobs"] == jobs]
+        merged.append(
+            {
+                "jobs": jobs,
+                "lines": lines,
+                "seconds": statistics.median(r["seconds"] for r in runs),
+                "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+                "load": max(r["load"] for r in runs),
+            }
+        )
+    return merged
 
 
 def training_time(work: Path) -> float:
-    return wall(
-        [sys.executable, str(ROOT / "train.py"), "--quiet", "--model", str(work / "model" / "m.joblib")], cwd=ROOT
-    )
+    return wall([str(OURS), "train", "--quiet", "--model", str(work / "model" / "m.npz")], cwd=ROOT)
 
 
 def machine() -> str:
@@ -193,7 +228,7 @@ def main() -> None:
         print("cold start...", file=sys.stderr)
         cold = cold_start(repeats, work)
         print("throughput...", file=sys.stderr)
-        thr = throughput(cycled(texts, 100_000), 3, work)
+        thr = throughput(cycled(texts, 100_000), repeats, work)
         print("large file...", file=sys.stderr)
         large = large_file(texts, 200_000 if args.quick else 1_000_000, work)
         print("training...", file=sys.stderr)
@@ -212,7 +247,13 @@ def main() -> None:
         "- | - | under 250 MB |",
         f"| large file, {two['lines']:,} lines, --jobs 2 | {two['seconds']:.1f} s, {two['peak_rss_mb']:.0f} MB | "
         f"- | {one['seconds'] / two['seconds']:.2f}x faster than --jobs 1 | at least 1.7x |",
-        f"| training, python train.py | {train_s:.1f} s | - | - | under 120 s |",
+        f"| training, griefguard train | {train_s:.1f} s | - | - | under 180 s |",
+        "",
+        f"Load average (1 min) during the large-file runs: {one['load']:.2f} (--jobs 1), {two['load']:.2f} (--jobs 2).",
+        "",
+        "Where the library's time goes, per reply: "
+        + ", ".join(f"{k} {v:.1f} µs" for k, v in thr["stages"].items())
+        + f" (total {sum(thr['stages'].values()):.1f} µs).",
     ]
     report = "\n".join([f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine()}.", "", *rows, ""])
     RESULTS.mkdir(parents=True, exist_ok=True)

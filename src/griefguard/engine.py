@@ -268,6 +268,9 @@ def fit_vocabulary(
     kept: list[tuple[int, np.ndarray, np.ndarray]] = []  # (n, ids of each kept n-gram [m, n], document frequency)
     for n in range(min_n, max_n + 1):
         where, key = _ngram_keys(ids, seg, n, base)
+        if not len(key):
+            kept.append((n, np.zeros((0, n), dtype=np.int64), np.zeros(0, dtype=np.int64)))
+            continue
         order = np.lexsort((seg[where], key))
         key, doc = key[order], seg[where][order]
         new_pair = np.concatenate(([True], (key[1:] != key[:-1]) | (doc[1:] != doc[:-1])))

@@ -58,7 +58,8 @@ _SENT = "\x01"
 
 _SENTENCE_ENDS = (". ", "! ", "? ", "… ")
 # Whitespace other than the line break. (`str.translate` is fast on ASCII text only; other text takes a regex.)
-_SPACES = str.maketrans("\t\r\x0b\x0c\x1c\x1d\x1e\x1f", " " * 8)
+_SPACE_CHARS = "\t\r\x0b\x0c\x1c\x1d\x1e\x1f"
+_SPACES = str.maketrans(_SPACE_CHARS, " " * len(_SPACE_CHARS))
 _OTHER_SPACE = re.compile("[\t\r\x0b\x0c\x1c-\x1f\x85\xa0]")
 
 
@@ -68,8 +69,14 @@ def _mark_sentences(text: str) -> str:
     Plain `str` methods only: they run at C speed over a whole batch.
     """
     text = text.replace("\n", f" {_SENT} ")
-    text = text.translate(_SPACES) if text.isascii() else _OTHER_SPACE.sub(" ", text)
-    for end in _SENTENCE_ENDS:
+    if text.isascii():
+        if any(c in text for c in _SPACE_CHARS):
+            text = text.translate(_SPACES)
+        ends = _SENTENCE_ENDS[:3]
+    else:
+        text = _OTHER_SPACE.sub(" ", text)
+        ends = _SENTENCE_ENDS
+    for end in ends:
         if end in text:
             text = text.replace(end, f"{end}{_SENT} ")
     return text
@@ -95,6 +102,8 @@ _INVISIBLE = re.compile(
     "\U00013430-\U00013438\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
     "\U000e0100-\U000e01ef\U000f0000-\U000ffffd\U00100000-\U0010fffd]+"
 )
+# Letters that can carry accents (Latin, Greek, Cyrillic and their extensions, and combining marks).
+_MAY_HAVE_ACCENTS = re.compile("[\u00c0-\u052f\u1ab0-\u1aff\u1dc0-\u1fff\u20d0-\u20ff\ufe20-\ufe2f]")
 # Combining accents on letters ("fåke" -> "fake"), after canonical decomposition.
 _ACCENTS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 
@@ -107,6 +116,8 @@ def _fold(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)
     text = _LOOKALIKE.sub(lambda m: _LOOKALIKES[m.group()], text.casefold())
+    if not _MAY_HAVE_ACCENTS.search(text):  # emoji and other scripts without accents: nothing to take off
+        return text
     return unicodedata.normalize("NFC", _ACCENTS.sub("", unicodedata.normalize("NFD", text)))
 
 
@@ -124,7 +135,9 @@ _PUNCTUATION = re.compile("[" + re.escape(_ASCII_PUNCTUATION) + "]")  # the same
 _SYMBOL = re.compile(r"[^\w\s'@$\x00\x01]|_")  # for non-ASCII text: emoji and other symbols become tokens
 
 # A link (with a scheme or www.) becomes `xurl` and the site's name: its path and top-level domain are dropped.
-_URL = re.compile(r"(?:https?://|www\.)(?:www\.)?([^\s/?#\x00\x01]*)[^\s\x00\x01]*")
+# (Two patterns, each starting with a literal the regex engine searches for fast.)
+_URL_SCHEME = re.compile(r"https?://(?:www\.)?([^\s/?#\x00\x01]*)[^\s\x00\x01]*")
+_URL_WWW = re.compile(r"www\.([^\s/?#\x00\x01]*)[^\s\x00\x01]*")
 
 
 def _link(match: re.Match[str]) -> str:
@@ -134,7 +147,7 @@ def _link(match: re.Match[str]) -> str:
 
 # A quotation within a sentence: '...' (not an apostrophe: no word character outside either mark) or "...".
 # (Two patterns: each starts with its quotation mark, which the regex engine scans for fast.)
-_SINGLE_QUOTED = re.compile("'(?<![\\w']')(?=[^\\s'])([^\\x00\\x01]*?[^\\s'])'(?![\\w'])")
+_SINGLE_QUOTED = re.compile("'(?<![\\w']')(?=[^\\s'\\x00\\x01])([^\\x00\\x01]*?[^\\s'\\x00\\x01])'(?![\\w'])")
 _DOUBLE_QUOTED = re.compile('"([^"\\x00\\x01]+)"')
 
 
@@ -143,17 +156,23 @@ def _mark_quoted(match: re.Match[str]) -> str:
     return " " + " ".join(QUOTED_PREFIX + w for w in words) + " "
 
 
+def _spaced_symbol(match: re.Match[str]) -> str:
+    return f" {match.group()} "
+
+
 def _spaced(text: str) -> str:
     """Folded text with its tokens separated by spaces (separators kept as tokens of their own)."""
-    if "://" in text or "www." in text:
-        text = _URL.sub(_link, text)
+    if "://" in text:
+        text = _URL_SCHEME.sub(_link, text)
+    if "www." in text:
+        text = _URL_WWW.sub(_link, text)
     if "'" in text:
         text = _SINGLE_QUOTED.sub(_mark_quoted, text)
     if '"' in text:
         text = _DOUBLE_QUOTED.sub(_mark_quoted, text)
     # (str.translate is fast on ASCII text only; other text takes two regular expressions)
     ascii_only = text.isascii()
-    text = text.translate(_SEPARATE) if ascii_only else _SYMBOL.sub(r" \g<0> ", _PUNCTUATION.sub(" ", text))
+    text = text.translate(_SEPARATE) if ascii_only else _SYMBOL.sub(_spaced_symbol, _PUNCTUATION.sub(" ", text))
     text = text.replace("!", " ! ").replace("?", " ? ")
     text = " " + text.replace(_DOC, f" {_DOC} ").replace(_SENT, f" {_SENT} ") + " "
     # Apostrophes at the edge of a word are quotation marks, not part of the word.
@@ -163,29 +182,13 @@ def _spaced(text: str) -> str:
     return text
 
 
-# Four or more single letters in a row, spaced out ("f a k e"): rare, so looked for before any per-token work.
-_SPACED_LETTERS = re.compile(r" [^\W\d_](?: +[^\W\d_]){3}(?= |$)")
+# Four or more single letters in a row, spaced out ("f a k e", after punctuation became spaces): joined into one
+# word. (Runs of three would also join texting like "u r a joke".) Rare, so done with one regex over the batch.
+_SPACED_LETTERS = re.compile(r" [^\W\d_](?: +[^\W\d_]){3,}(?= )")
 
 
-def _join_spaced_letters(flat: list[str]) -> list[str]:
-    """Join runs of four or more single-letter tokens: ["f", "a", "k", "e"] -> ["fake"].
-
-    (Runs of three would also join texting like "u r a joke".)
-    """
-    out: list[str] = []
-    run: list[str] = []
-    for token in [*flat, ""]:
-        if len(token) == 1 and token.isalpha():
-            run.append(token)
-            continue
-        if len(run) >= 4:
-            out.append("".join(run))
-        else:
-            out.extend(run)
-        run = []
-        if token:
-            out.append(token)
-    return out
+def _join_letters(match: re.Match[str]) -> str:
+    return " " + "".join(match.group().split()) + " "
 
 
 # Negation scope: the tokens after a negation word, up to NEGATION_SCOPE of them within the sentence (a "!" or
@@ -396,9 +399,9 @@ def tokenize(texts: Sequence[str], normalizer: str = "full", negation_scope: int
         return Tokens([], 0)
     prepared = _by_ascii(texts, lambda s: _spaced(fold_text(_mark_sentences(s))))
     spaced = f" {_DOC} ".join(prepared)
+    if normalizer == "full":
+        spaced = _SPACED_LETTERS.sub(_join_letters, spaced)
     flat = spaced.split()
-    if normalizer == "full" and _SPACED_LETTERS.search(spaced):
-        flat = _join_spaced_letters(flat)
     if negation_scope > 0:
         flat = _mark_negation(flat, negation_scope)
     return Tokens(flat, len(texts))

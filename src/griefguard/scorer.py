@@ -209,6 +209,10 @@ class Scorer:
             return worst, worst_score
         rows = self._engine.rows(ids, layout, by="sentence")
         critical = self._probabilities(rows)[candidates, self._critical]
+        # A sentence with no known word is no evidence of anything: it cannot be the most critical one.
+        known = np.concatenate(([0], np.cumsum(ids > 0)))
+        starts = layout.sentence_starts
+        critical[(known[starts[candidates + 1]] - known[starts[candidates]]) == 0] = 0.0
         docs = doc_of[candidates]
         order = np.lexsort((-critical, docs))  # by reply, most critical first
         first = np.concatenate(([True], docs[order][1:] != docs[order][:-1]))

@@ -112,20 +112,19 @@ class TableWriter:
     """Aligned, streaming lines for people: score, label, coverage, where, and the reply.
 
     On a terminal (`width` given) the reply is shortened to fit; written to a file (`width=None`) it is kept
-    whole. The `where` column is as wide as the longest input name needs, up to a third of the width.
+    whole. The `where` column is as wide as the longest input name needs (on a terminal, up to a third of it).
     """
 
     def __init__(self, stream: IO[str], width: int | None = 100, color: bool = False, where_width: int = 18) -> None:
         self.stream = stream
         self.width = None if width is None else max(60, width)
         self.color = color
-        limit = 60 if self.width is None else max(12, self.width // 3)
-        self.where_width = max(5, min(where_width, limit))
+        self.where_width = max(5, where_width if self.width is None else min(where_width, max(12, self.width // 3)))
         self.header_written = False
 
     def _where(self, row: dict[str, Any]) -> str:
         where = f"{row['file']}:{row['line']}"
-        if len(where) > self.where_width:
+        if self.width is not None and len(where) > self.where_width:
             where = "…" + where[-(self.where_width - 1) :]
         return where
 

@@ -1,16 +1,16 @@
 """Model selection by stratified cross-validation on the training rows only.
 
 Every candidate is scored on its out-of-fold predictions with one selection score, the mean of:
-1. flag macro F1 on the authored rows (critical flagged, everything else not), at the F1-best threshold;
+1. flag macro F1 on the authored rows (critical flagged, everything else not), at the threshold below;
 2. mean flag accuracy over the hard-case kinds (defends, sarcasm, negation, ...);
 3. label macro F1 on the authored rows (the most probable label against the true one);
 4. the share of real neutral and empathic comments that are not flagged;
 5. ROC AUC of real hostile comments against real neutral and empathic ones.
-(Terms 4 and 5 apply when real comments are trained on.) The threshold is the F1-best one for critical, raised
-where needed so that at most MAX_REAL_FLAG_RATE of the real neutral and empathic comments are flagged. Stages try feature sets and link, then C, then the
-weight of real comments, then the normaliser; each keeps the simplest candidate within SIMPLER_WINS_WITHIN
-of its best, because smaller differences are noise at this size. Features are computed once per fold and
-feature setting, with the same engine that scores.
+(Terms 4 and 5 apply when real comments are trained on.) The threshold is the F1-best one for critical,
+raised where needed so that at most MAX_REAL_FLAG_RATE of the real neutral and empathic comments are flagged.
+Stages try feature sets and link, then C, then the weight of real comments, then the normaliser; each keeps
+the simplest candidate within SIMPLER_WINS_WITHIN of its best, because smaller differences are noise at this
+size. Features are computed once per fold and feature setting, with the same engine that scores.
 """
 
 from __future__ import annotations
