@@ -9,13 +9,16 @@
 Bad input gets a JSON error with the right status and never a 500: malformed JSON or invalid UTF-8 400,
 wrong types 422, a batch over --max-batch or a body over --max-bytes 413 (the body is refused while it
 streams in, so a huge request cannot exhaust memory). Scoring runs in a bounded thread pool, so the event
-loop keeps answering while a batch is scored. uvicorn finishes requests in flight on SIGTERM. One access-log
+loop keeps answering while a batch is scored; the replies of requests that arrive together are scored in one
+call (`Batcher`), which is what keeps single-reply requests fast under load. uvicorn finishes requests in
+flight on SIGTERM. One access-log
 line per request gives method, path, status, replies and latency.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -23,11 +26,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, model_validator
 
 from griefguard import __version__
@@ -37,6 +41,7 @@ from griefguard.scorer import Scorer, load_scorer
 __all__ = ["ClassifyRequest", "ClassifyResponse", "create_app", "run_server"]
 
 log = logging.getLogger("griefguard.access")
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 ENV_PREFIX = "GRIEFGUARD_SERVE_"  # how `serve --workers N` hands its options to each worker process
 
@@ -126,6 +131,79 @@ class AccessLog:
             )
 
 
+@dataclass
+class _Pending:
+    texts: list[str]
+    ids: list[Any] | None
+    explain: bool
+    future: asyncio.Future[list[dict[str, Any]]]
+
+
+class Batcher:
+    """Scores the replies of concurrent requests together, in the thread pool.
+
+    Requests queue up; each time the pool can take a batch, every request waiting (up to `max_replies` replies)
+    is scored in one call, so the fixed cost of a call is shared when many small requests arrive at once. A
+    request that arrives alone is scored at once: nothing waits for a batch to fill.
+    """
+
+    def __init__(self, scorer: Scorer, pool: ThreadPoolExecutor, slots: int, max_replies: int = 256) -> None:
+        self.scorer = scorer
+        self.pool = pool
+        self.max_replies = max_replies
+        self.queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self.slots = asyncio.Semaphore(slots)
+        self.task: asyncio.Task[None] | None = None
+
+    async def score(self, texts: list[str], ids: list[Any] | None, explain: bool) -> list[dict[str, Any]]:
+        future: asyncio.Future[list[dict[str, Any]]] = asyncio.get_running_loop().create_future()
+        await self.queue.put(_Pending(texts, ids, explain, future))
+        return await future
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self.slots.acquire()
+            items = [await self.queue.get()]
+            size = len(items[0].texts)
+            while size < self.max_replies and not self.queue.empty():
+                items.append(self.queue.get_nowait())
+                size += len(items[-1].texts)
+            work = loop.run_in_executor(self.pool, _score_many, self.scorer, items)
+            work.add_done_callback(lambda done, items=items: self._finish(done, items))
+
+    def _finish(self, done: asyncio.Future[list[list[dict[str, Any]]]], items: list[_Pending]) -> None:
+        self.slots.release()
+        error = done.exception()
+        for i, item in enumerate(items):
+            if item.future.done():
+                continue
+            if error is not None:
+                item.future.set_exception(error)
+            else:
+                item.future.set_result(done.result()[i])
+
+
+def _score_many(scorer: Scorer, items: list[_Pending]) -> list[list[dict[str, Any]]]:
+    """Score several requests' replies in one call and hand each request its own results."""
+    texts = [t for item in items for t in item.texts]
+    results = _score(scorer, texts, None, False)
+    out, start = [], 0
+    for item in items:
+        mine = results[start : start + len(item.texts)]
+        start += len(item.texts)
+        if item.ids is not None:
+            for entry, i in zip(mine, item.ids, strict=True):
+                entry["id"] = i
+        if item.explain:
+            from griefguard.classify import explanation_fields
+
+            for entry, text in zip(mine, item.texts, strict=True):
+                entry.update(explanation_fields(scorer, text, scorer.threshold))
+        out.append(mine)
+    return out
+
+
 def create_app(
     model: str | Path | None = None,
     *,
@@ -137,7 +215,7 @@ def create_app(
 ) -> FastAPI:
     """The ASGI application. The model loads in the background at startup; /readyz says when it is ready."""
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="griefguard-score")
-    state: dict[str, Any] = {"scorer": scorer, "error": None}
+    state: dict[str, Any] = {"scorer": scorer, "error": None, "batcher": None}
 
     def load() -> None:
         try:
@@ -150,7 +228,16 @@ def create_app(
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
         if state["scorer"] is None:
             await asyncio.get_running_loop().run_in_executor(pool, load)
+        if state["scorer"] is not None:
+            # The model's vocabulary is a few large dicts that live as long as the process: keep them out of the
+            # garbage collector's full passes, which would otherwise stall requests now and then.
+            gc.freeze()
+            batcher = Batcher(state["scorer"], pool, slots=threads)
+            batcher.task = asyncio.create_task(batcher.run())
+            state["batcher"] = batcher
         yield
+        if state["batcher"] is not None:
+            state["batcher"].task.cancel()
         pool.shutdown(wait=True)
 
     app = FastAPI(
@@ -232,10 +319,10 @@ def create_app(
         request.state.replies = len(texts)  # for the access log
         if len(texts) > max_batch:
             return _error(413, f"{len(texts)} replies in one request; at most {max_batch}")
-        ids = body.ids
-        loop = asyncio.get_running_loop()
-        results = await loop.run_in_executor(pool, _score, scorer, texts, ids, explain)
-        return {"model": str(scorer.card.get("created", "")), "threshold": scorer.threshold, "results": results}
+        results = await state["batcher"].score(texts, body.ids, explain)
+        # The body is built here, not validated again against the response model (which documents it).
+        payload = {"model": str(scorer.card.get("created", "")), "threshold": scorer.threshold, "results": results}
+        return Response(_JSON.encode(payload), media_type="application/json")
 
     return app
 
