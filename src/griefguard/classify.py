@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
@@ -70,15 +70,28 @@ def _process(scorer: Scorer, records: list[_Item], job: _Job) -> tuple[list[bool
     With `job.encode` the rows come back as one encoded string, so a worker sends one object per batch.
     """
     texts = [r[2] for r in records]
-    predictions = scorer.predictions(texts, scorer.predict_batch(texts), job.threshold)
+    batch = scorer.predict_batch(texts)
+    labels = scorer.labels
+    c = labels.index("critical")
+    best = batch.probabilities.argmax(axis=1).tolist()
+    flagged = (batch.probabilities[:, c] >= job.threshold).tolist()
     rows: list[Any] = []
-    for (source, line, text, fields), p in zip(records, predictions, strict=True):
-        if job.only_flagged and not p.flagged:
+    for (source, line, text, fields), probs, cov, top, flag in zip(
+        records, batch.probabilities.tolist(), batch.coverage.tolist(), best, flagged, strict=True
+    ):
+        if job.only_flagged and not flag:
             continue
+        prediction = {
+            "score": probs[c],
+            "label": labels[top],
+            "flagged": flag,
+            "coverage": cov,
+            "probabilities": dict(zip(labels, probs, strict=True)),
+        }
         exp = explanation_fields(scorer, text, job.threshold) if job.explain else None
-        row = output_row(source, line, text, asdict(p), fields, exp)
+        row = output_row(source, line, text, prediction, fields, exp)
         rows.append(job.encode(row) if job.encode is not None else row)
-    return [p.flagged for p in predictions], ("".join(rows) if job.encode is not None else rows)
+    return flagged, ("".join(rows) if job.encode is not None else rows)
 
 
 # -- worker processes ------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -309,7 +310,9 @@ def find_problems(datasets: Sequence[LabeledData]) -> list[str]:
 
 def counts_table(datasets: Sequence[LabeledData]) -> str:
     """A Markdown table of rows per label, kind and context for each file (the datasheet's table)."""
-    names = [d.path.name for d in datasets]
+    paths = [d.path.resolve() for d in datasets]
+    common = Path(os.path.commonpath([p.parent for p in paths])) if paths else Path()
+    names = [p.relative_to(common).as_posix() for p in paths]
     lines = ["| group | value | " + " | ".join(names) + " |", "|---|---|" + "---:|" * len(names)]
 
     def add(group: str, values: list[str], getter) -> None:  # type: ignore[no-untyped-def]

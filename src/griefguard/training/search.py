@@ -7,7 +7,8 @@ Every candidate is scored on its out-of-fold predictions with one selection scor
 4. the share of real neutral and empathic comments that are not flagged;
 5. ROC AUC of real hostile comments against real neutral and empathic ones.
 (Terms 4 and 5 apply when real comments are trained on.) The threshold is the F1-best one for critical,
-raised where needed so that at most MAX_REAL_FLAG_RATE of the real neutral and empathic comments are flagged.
+raised where needed so that at most MAX_REAL_FLAG_RATE of the real neutral comments, and of the real empathic
+ones, are flagged.
 Stages try feature sets and link, then C, then the weight of real comments, then the normaliser; each keeps
 the simplest candidate within SIMPLER_WINS_WITHIN of its best, because smaller differences are noise at this
 size. Features are computed once per fold and feature setting, with the same engine that scores.
@@ -168,14 +169,19 @@ def _sentence_scores(
     return worst[held], counts[held]
 
 
-def moderation_threshold(y: np.ndarray, score: np.ndarray, benign: np.ndarray) -> float:
+def moderation_threshold(
+    y: np.ndarray, score: np.ndarray, benign: np.ndarray, roles: np.ndarray | None = None
+) -> float:
     """The F1-best threshold for critical, raised where needed so that at most MAX_REAL_FLAG_RATE of the real
-    neutral and empathic comments (`benign`) are flagged: a moderation queue lives or dies by its false flags."""
+    neutral and empathic comments (`benign`) are flagged, of each role on its own when `roles` are given: a
+    moderation queue lives or dies by its false flags."""
     threshold = best_f1_threshold(y, score)
-    values = np.sort(score[benign])[::-1]
-    allowed = int(np.floor(MAX_REAL_FLAG_RATE * len(values)))  # how many may be flagged
-    if allowed < len(values) and np.count_nonzero(values >= threshold) > allowed:
-        threshold = float(np.nextafter(values[allowed], np.inf))  # just above the first one too many
+    groups = [benign] if roles is None else [benign & (roles == r) for r in np.unique(roles[benign])]
+    for group in groups:
+        values = np.sort(score[group])[::-1]
+        allowed = int(np.floor(MAX_REAL_FLAG_RATE * len(values)))  # how many may be flagged
+        if allowed < len(values) and np.count_nonzero(values >= threshold) > allowed:
+            threshold = float(np.nextafter(values[allowed], np.inf))  # just above the first one too many
     return float(threshold)
 
 
@@ -193,7 +199,7 @@ def selection_score(rows: TrainingRows, labels: list[str], probs: np.ndarray) ->
     y = np.array([lab == POSITIVE_LABEL for lab in rows.labels])
     real = rows.is_real
     roles = np.array(rows.roles, dtype=object)
-    threshold = moderation_threshold(y, score, real & np.isin(roles, ["neutral", "empathic"]))
+    threshold = moderation_threshold(y, score, real & np.isin(roles, ["neutral", "empathic"]), roles)
     authored = ~real
     kinds = [k for k, r in zip(rows.kinds, real, strict=True) if not r]
     m = compute_metrics(
