@@ -248,3 +248,29 @@ def test_retraining_with_the_committed_parameters_reproduces_the_model(card: dic
     assert result.card["metrics"]["tests"]["test"] == card["metrics"]["tests"]["test"]
     assert result.card["metrics"]["real"] == card["metrics"]["real"]
     assert replace(result.model, card={}).threshold == pytest.approx(committed.threshold, abs=1e-9)
+
+
+def test_a_model_with_character_n_grams_saves_loads_scores_and_explains(small_corpus: Path, tmp_path: Path) -> None:
+    params = ModelParams(min_df=1, char_range=(2, 4), link="ovr")
+    result = train(_small(small_corpus), folds=3, search=False, params=params)
+    assert result.model.chars is not None and result.card["params"]["char_range"] == [2, 4]
+    save_outputs(result, tmp_path / "c.npz")
+    scorer = load_scorer(tmp_path / "c.npz")
+    texts = load_labeled(small_corpus).texts
+    assert np.allclose(scorer.probabilities(texts), Scorer(result.model).probabilities(texts))
+    why = scorer.explain("that was fakeee and disgusting")
+    assert {name for name, _ in why.raising} | {name for name, _, _ in why.lowering} <= {
+        "that",
+        "was",
+        "fakee",
+        "and",
+        "disgusting",
+        "that was",
+        "was fakee",
+        "fakee and",
+        "and disgusting",
+        "that was fakee",
+        "was fakee and",
+        "fakee and disgusting",
+    }
+    assert ModelParams.from_dict(result.card["params"]) == replace(params, sentence_rule=result.model.sentence_rule)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -100,8 +102,11 @@ _worker_scorer: Scorer | None = None
 
 def _worker_init(scorer: Scorer) -> None:
     global _worker_scorer  # one scorer per worker process, handed over once
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the workers
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # Ctrl-C and SIGTERM often reach the whole process group; the parent handles them and shuts the workers
+    # down cleanly (a worker killed mid-message would leave the pool's pipes stuck). A worker still ends when
+    # the parent is gone: its task pipe closes.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _worker_scorer = scorer
 
 
@@ -120,21 +125,51 @@ def _plain(batch: list[Record | Skip]) -> list[_Item]:
     return [(r.source, r.line, r.text, r.fields) for r in batch if isinstance(r, Record)]
 
 
-def _stop(executor: ProcessPoolExecutor) -> None:
-    """End the worker processes now (after an interrupt or an error), without waiting for their batches."""
-    processes = list(getattr(executor, "_processes", {}).values())  # the executor offers no public handle
-    executor.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        if process.is_alive():
-            process.terminate()
-    for process in processes:
-        process.join(timeout=1.0)
+class _Interrupts:
+    """Ctrl-C and SIGTERM while worker processes run: an interrupt becomes KeyboardInterrupt in the main thread as
+    usual, except inside the executor's own bookkeeping (`protect`), where it is held until the call returns, so
+    the pool is never left half-updated and can be shut down cleanly. Only the main thread can install handlers;
+    elsewhere this does nothing."""
+
+    def __init__(self) -> None:
+        self.pending = False
+        self.protected = 0
+        self.previous: dict[int, Any] = {}
+
+    def _handler(self, signum: int, frame: object) -> None:
+        self.pending = True
+        if not self.protected:
+            raise KeyboardInterrupt
+
+    def __enter__(self) -> _Interrupts:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.previous[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+    @contextmanager
+    def protect(self) -> Iterator[None]:
+        self.protected += 1
+        try:
+            yield
+        finally:
+            self.protected -= 1
+        if self.pending and not self.protected:
+            raise KeyboardInterrupt
 
 
 def _processed_batches(
     items: Iterable[Record | Skip], scorer: Scorer, job: _Job, jobs: int
 ) -> Iterator[tuple[list[Record | Skip], list[bool], Any]]:
-    """Batches with their results, in input order; with jobs > 1 a bounded window of batches runs in a pool."""
+    """Batches with their results, in input order; with jobs > 1 a bounded window of batches runs in a pool.
+
+    On an interrupt the batches not started are cancelled and the few running ones finish (a batch takes a
+    fraction of a second), so every worker ends cleanly and nothing is left for the interpreter to wait on.
+    """
     if jobs <= 1:
         for batch in _batches(items, BATCH):
             yield batch, *_process(scorer, _plain(batch), job)
@@ -142,26 +177,25 @@ def _processed_batches(
     import multiprocessing
 
     context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-    executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init, initargs=(scorer,))
-    pending: deque[tuple[list[Record | Skip], Future[tuple[list[bool], Any]]]] = deque()
-    finished = False
-    try:
-        for batch in _batches(items, BATCH):
-            pending.append((batch, executor.submit(_worker_process, _plain(batch), job)))
-            if len(pending) >= 2 * jobs:  # bounded: the reader never runs far ahead of the writer
+    with _Interrupts() as interrupts:
+        with interrupts.protect():
+            executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init, initargs=(scorer,))
+        pending: deque[tuple[list[Record | Skip], Future[tuple[list[bool], Any]]]] = deque()
+        try:
+            for batch in _batches(items, BATCH):
+                with interrupts.protect():
+                    pending.append((batch, executor.submit(_worker_process, _plain(batch), job)))
+                if len(pending) >= 2 * jobs:  # bounded: the reader never runs far ahead of the writer
+                    done, future = pending.popleft()
+                    yield done, *future.result()
+            while pending:
                 done, future = pending.popleft()
                 yield done, *future.result()
-        while pending:
-            done, future = pending.popleft()
-            yield done, *future.result()
-        finished = True
-    except BrokenProcessPool:
-        raise GriefguardError("a worker process died (out of memory, or killed); nothing more was scored") from None
-    finally:
-        if finished:
-            executor.shutdown(wait=True)
-        else:
-            _stop(executor)
+        except BrokenProcessPool:
+            raise GriefguardError("a worker process died (out of memory, or killed); nothing more was scored") from None
+        finally:
+            interrupts.protected += 1  # a second Ctrl-C must not break the shutdown
+            executor.shutdown(wait=True, cancel_futures=True)
 
 
 def classify_records(

@@ -444,6 +444,9 @@ def train_cli(
     no_search: Annotated[
         bool, typer.Option("--no-search", help="Skip model selection; use the default parameters.")
     ] = False,
+    search_chars: Annotated[
+        bool, typer.Option("--search-chars", help="Also try character n-grams (about 3x slower to train).")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or tables; only errors and paths.")] = False,
 ) -> None:
     """Train, evaluate and save the TF-IDF + logistic-regression model that `griefguard classify` loads.
@@ -475,7 +478,9 @@ def train_cli(
             text_column=text_column,
             label_column=label_column,
         )
-        result = run_training(corpus, folds=folds, random_state=seed, search=not no_search, progress=say)
+        result = run_training(
+            corpus, folds=folds, random_state=seed, search=not no_search, progress=say, search_chars=search_chars
+        )
         written = save_outputs(result, model)
     except KeyboardInterrupt:
         raise Interrupted("interrupted: nothing was written; the previous model is untouched") from None

@@ -1,4 +1,5 @@
-"""The feature engine: a batch of replies -> the model's TF-IDF word n-gram rows, with numpy alone.
+"""The feature engine: a batch of replies -> the model's TF-IDF rows (word n-grams, and optionally character
+n-grams inside each token), with numpy alone.
 
 Training fits a `Vocabulary` here and transforms its data through the same `FeatureEngine` that scores, so
 training and scoring cannot disagree. The work is vectorised over the batch:
@@ -8,20 +9,24 @@ training and scoring cannot disagree. The work is vectorised over the batch:
 3. an n-gram is the integer sum(id_k * base**(n-1-k)), formed with array arithmetic on the id stream and
    found in the sorted array of known n-gram keys with `np.searchsorted` (no strings are built);
 4. term counts, sublinear TF, IDF and the L2 norm come from one sort and `np.bincount` over row offsets.
-A reply's sentences are just other offsets over the same token stream.
+A reply's sentences are just other offsets over the same token stream. With a character block, the cache maps
+each distinct token to its list of known character n-grams once; each occurrence's grams are then gathered
+with array indexing. The two blocks are normalised separately, as scikit-learn's FeatureUnion of two
+TfidfVectorizers does.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
-from itertools import compress
+from dataclasses import dataclass, field
+from itertools import compress, repeat
 
 import numpy as np
 
 from griefguard.normalize import DOC_MARK, SENTENCE_MARK, Layout, Tokens, canonicalizer, tokenize
 
-__all__ = ["FeatureEngine", "Rows", "Vocabulary", "fit_vocabulary"]
+__all__ = ["CharVocabulary", "Encoded", "FeatureEngine", "Rows", "Vocabulary", "fit_char_vocabulary", "fit_vocabulary"]
 
 
 @dataclass(frozen=True)
@@ -81,28 +86,66 @@ class Vocabulary:
         return [" ".join(self.decode(j)) for j in range(self.n_features)]
 
 
-@dataclass(frozen=True)
-class Rows:
-    """A sparse matrix in CSR form (rows are replies or sentences), without scipy."""
+def char_grams(token: str, min_n: int, max_n: int) -> list[str]:
+    """The character n-grams of a canonical token padded with a space on each side ("ok" -> " o", "ok", "k ")."""
+    padded = f" {token} "
+    return [padded[i : i + n] for n in range(min_n, max_n + 1) for i in range(len(padded) - n + 1)]
 
-    indptr: np.ndarray
-    indices: np.ndarray
-    data: np.ndarray
-    n_features: int
+
+@dataclass(frozen=True)
+class CharVocabulary:
+    """The character n-grams a model knows (`min_n` to `max_n` characters inside each space-padded canonical
+    token), sorted; a gram's feature index is its position, after all the word features."""
+
+    min_n: int
+    max_n: int
+    grams: list[str]
+    index: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.min_n <= self.max_n:
+            raise ValueError(f"bad character n-gram range ({self.min_n}, {self.max_n})")
+        if any(a >= b for a, b in zip(self.grams, self.grams[1:], strict=False)):
+            raise ValueError("character n-grams must be sorted and distinct")
+        object.__setattr__(self, "index", {g: j for j, g in enumerate(self.grams)})
 
     @property
-    def n_rows(self) -> int:
-        return len(self.indptr) - 1
+    def n_features(self) -> int:
+        return len(self.grams)
 
-    def row_of(self) -> np.ndarray:
-        """The row of each stored value."""
-        return np.repeat(np.arange(self.n_rows, dtype=np.int64), np.diff(self.indptr))
+    def features_of(self, token: str) -> list[int]:
+        """The known character n-grams of a canonical token, as feature positions (with repeats)."""
+        get = self.index.get
+        return [j for g in char_grams(token, self.min_n, self.max_n) if (j := get(g)) is not None]
+
+
+@dataclass(frozen=True)
+class Rows:
+    """A sparse matrix of TF-IDF rows (replies or sentences) in coordinate form, without scipy."""
+
+    row: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    n_rows: int
+    n_features: int
 
     def to_scipy(self):  # type: ignore[no-untyped-def]
         """As a scipy.sparse CSR matrix (training only: scoring never imports scipy)."""
         from scipy import sparse
 
-        return sparse.csr_matrix((self.data, self.indices, self.indptr), shape=(self.n_rows, self.n_features))
+        matrix = sparse.coo_matrix((self.data, (self.row, self.indices)), shape=(self.n_rows, self.n_features))
+        return matrix.tocsr()
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A tokenised batch as the engine reads it: each token's word id (0 if unknown), its type (an index into
+    the engine's per-token cache, for character n-grams; None without a character block) and the layout."""
+
+    ids: np.ndarray
+    types: np.ndarray | None
+    layout: Layout
+    cache: _TokenTypes | None = None  # the arrays the types index
 
 
 class _TokenIds(dict[str, int]):
@@ -127,6 +170,63 @@ class _TokenIds(dict[str, int]):
         return value
 
 
+class _TokenTypes:
+    """Split token -> a dense type id, with each type's word id and its known character n-grams.
+
+    Each distinct token is canonicalised and cut into character n-grams once, under a lock; after that a lookup
+    is one C-level dict access, and a batch's n-grams are gathered from flat arrays. The arrays only grow (new
+    types are written before they are published), so readers in other threads never need the lock.
+    """
+
+    MISSING = -(1 << 40)
+
+    def __init__(self, vocabulary: Vocabulary, chars: CharVocabulary) -> None:
+        self.index: dict[str, int] = {"\x00": -DOC_MARK, "\x01": -SENTENCE_MARK}
+        self.known = {t: i for i, t in enumerate(vocabulary.tokens, start=1)}
+        self.canonical = canonicalizer(vocabulary.normalizer)
+        self.chars = chars
+        self.lock = threading.Lock()
+        self.count = 0
+        self.word = np.zeros(1024, dtype=np.int64)
+        self.ptr = np.zeros(1025, dtype=np.int64)
+        self.feat = np.zeros(16384, dtype=np.int64)
+
+    def _add(self, tokens: list[str]) -> None:
+        with self.lock:
+            tokens = [t for t in tokens if t not in self.index]
+            if not tokens:
+                return
+            canonical = [self.canonical(t) for t in tokens]
+            words = [self.known.get(c, 0) for c in canonical]
+            feats = [self.chars.features_of(c) for c in canonical]
+            n, m = self.count, len(tokens)
+            total = int(self.ptr[n]) + sum(map(len, feats))
+            if n + m > len(self.word):
+                size = 2 * (n + m)
+                word, ptr = np.zeros(size, dtype=np.int64), np.zeros(size + 1, dtype=np.int64)
+                word[:n], ptr[: n + 1] = self.word[:n], self.ptr[: n + 1]
+                self.word, self.ptr = word, ptr
+            if total > len(self.feat):
+                feat = np.zeros(2 * total, dtype=np.int64)
+                feat[: self.ptr[n]] = self.feat[: self.ptr[n]]
+                self.feat = feat
+            self.word[n : n + m] = words
+            self.ptr[n + 1 : n + m + 1] = self.ptr[n] + np.cumsum([len(f) for f in feats])
+            self.feat[self.ptr[n] : total] = [j for f in feats for j in f]
+            self.count = n + m
+            for i, token in enumerate(tokens):  # published last: a reader that finds a type finds its data
+                self.index[token] = n + i
+
+    def types(self, flat: list[str]) -> np.ndarray:
+        found = np.fromiter(map(self.index.get, flat, repeat(self.MISSING)), dtype=np.int64, count=len(flat))
+        missing = found == self.MISSING
+        if missing.any():
+            new = list(compress(flat, missing.tolist()))
+            self._add(list(dict.fromkeys(new)))
+            found[missing] = [self.index[t] for t in new]
+        return found
+
+
 def _segments(starts: np.ndarray) -> np.ndarray:
     """The segment (reply or sentence) of each token, from the segments' start offsets."""
     return np.repeat(np.arange(len(starts) - 1, dtype=np.int64), np.diff(starts))
@@ -148,40 +248,70 @@ def _ngram_keys(ids: np.ndarray, seg: np.ndarray, n: int, base: int) -> tuple[np
 
 
 class FeatureEngine:
-    """TF-IDF rows of a fitted vocabulary: exactly what scikit-learn's TfidfVectorizer computes for the same
-    analyzer (smooth IDF, L2 norm, optional sublinear TF), for any batch of replies or their sentences."""
+    """TF-IDF rows of a fitted vocabulary: exactly what scikit-learn computes for the same analyzers (a
+    TfidfVectorizer per block, with smooth IDF, L2 norm and optional sublinear TF, joined as a FeatureUnion),
+    for any batch of replies or their sentences."""
 
-    def __init__(self, vocabulary: Vocabulary, idf: np.ndarray, sublinear_tf: bool = True) -> None:
+    CACHE_LIMIT = 500_000  # distinct tokens remembered before the cache starts again (memory stays bounded)
+
+    def __init__(
+        self,
+        vocabulary: Vocabulary,
+        idf: np.ndarray,
+        sublinear_tf: bool = True,
+        chars: CharVocabulary | None = None,
+        char_idf: np.ndarray | None = None,
+    ) -> None:
         self.vocabulary = vocabulary
         self.idf = np.asarray(idf, dtype=np.float64)
         if self.idf.shape != (vocabulary.n_features,):
             raise ValueError(f"idf has shape {self.idf.shape}, expected ({vocabulary.n_features},)")
+        self.chars = chars
+        self.char_idf = None if char_idf is None else np.asarray(char_idf, dtype=np.float64)
+        if (chars is None) != (self.char_idf is None):
+            raise ValueError("a character block needs both its vocabulary and its idf")
+        if chars is not None and self.char_idf is not None and self.char_idf.shape != (chars.n_features,):
+            raise ValueError(f"char idf has shape {self.char_idf.shape}, expected ({chars.n_features},)")
         self.sublinear_tf = bool(sublinear_tf)
         self._ids = _TokenIds(vocabulary)
+        self._types = _TokenTypes(vocabulary, chars) if chars is not None else None
+
+    @property
+    def n_features(self) -> int:
+        return self.vocabulary.n_features + (self.chars.n_features if self.chars is not None else 0)
 
     def tokenize(self, texts: Sequence[str]) -> Tokens:
         return tokenize(texts, self.vocabulary.normalizer, self.vocabulary.negation_scope)
 
-    def token_ids(self, tokens: Tokens) -> tuple[np.ndarray, Layout]:
-        """Each token's id in the vocabulary (0 for an unknown token), and where replies and sentences start.
+    def encode(self, tokens: Tokens) -> Encoded:
+        """Each token's word id (0 for an unknown token) and type, and where replies and sentences start.
 
         One dict lookup per token: the separators between replies and sentences are looked up too (as
         negative ids), so the layout comes from the same pass.
         """
-        flat = np.fromiter(map(self._ids.__getitem__, tokens.flat), dtype=np.int64, count=len(tokens.flat))
-        layout = Layout.from_marks(np.where(flat < 0, -flat, 0).astype(np.int8))
-        return flat[layout.keep], layout
+        if self._types is None:
+            flat = np.fromiter(map(self._ids.__getitem__, tokens.flat), dtype=np.int64, count=len(tokens.flat))
+            layout = Layout.from_marks(np.where(flat < 0, -flat, 0).astype(np.int8))
+            return Encoded(flat[layout.keep], None, layout)
+        cache = self._types
+        if cache.count > self.CACHE_LIMIT:
+            cache = self._types = _TokenTypes(self.vocabulary, cache.chars)
+        types = cache.types(tokens.flat)
+        layout = Layout.from_marks(np.where(types < 0, -types, 0).astype(np.int8))
+        types = types[layout.keep]
+        return Encoded(cache.word[types], types, layout, cache)
 
-    @staticmethod
-    def coverage(ids: np.ndarray, layout: Layout) -> np.ndarray:
+    def coverage(self, encoded: Encoded) -> np.ndarray:
         """The share of each reply's tokens that the model knows (0 for a reply with no tokens)."""
-        known = np.concatenate(([0], np.cumsum(ids > 0)))
+        layout = encoded.layout
+        known = np.concatenate(([0], np.cumsum(encoded.ids > 0)))
         count = np.diff(layout.doc_starts)
         hits = known[layout.doc_starts[1:]] - known[layout.doc_starts[:-1]]
         return np.divide(hits, count, out=np.zeros(len(count)), where=count > 0)
 
-    def rows(self, ids: np.ndarray, layout: Layout, by: str = "doc") -> Rows:
-        """TF-IDF rows for each reply (`by="doc"`) or each sentence (`by="sentence"`) of a tokenised batch."""
+    def rows(self, encoded: Encoded, by: str = "doc") -> Rows:
+        """TF-IDF rows for each reply (`by="doc"`) or each sentence (`by="sentence"`) of an encoded batch."""
+        layout, ids = encoded.layout, encoded.ids
         starts = layout.doc_starts if by == "doc" else layout.sentence_starts
         n_rows = len(starts) - 1
         seg = _segments(starts)
@@ -199,33 +329,56 @@ class FeatureEngine:
                 hit = keys[position] == key
             found_rows.append(seg[where[hit]])
             found_features.append(position[hit] + offset)
-        return self._tfidf(n_rows, found_rows, found_features)
-
-    def _tfidf(self, n_rows: int, found_rows: list[np.ndarray], found_features: list[np.ndarray]) -> Rows:
-        n_features = self.vocabulary.n_features
-        if not found_rows:
-            return Rows(np.zeros(n_rows + 1, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0), n_features)
-        pairs = np.concatenate(found_rows) * n_features + np.concatenate(found_features)
-        pairs.sort()
-        if len(pairs):
-            first = np.concatenate(([True], pairs[1:] != pairs[:-1]))
-            unique = pairs[first]
-            counts = np.diff(np.concatenate((np.flatnonzero(first), [len(pairs)])))
-        else:
-            unique, counts = pairs, pairs
-        row, feature = np.divmod(unique, n_features)
-        tf = counts.astype(np.float64)
-        if self.sublinear_tf:
-            tf = np.log(tf) + 1.0
-        weight = tf * self.idf[feature]
-        norm = np.sqrt(np.bincount(row, weight * weight, minlength=n_rows))
-        data = weight / norm[row]
-        indptr = np.concatenate(([0], np.cumsum(np.bincount(row, minlength=n_rows)))).astype(np.int64)
-        return Rows(indptr, feature, data, n_features)
+        words = _tfidf(n_rows, found_rows, found_features, voc.n_features, self.idf, self.sublinear_tf)
+        if self.chars is None or encoded.types is None or encoded.cache is None:
+            return Rows(*words, n_rows, self.n_features)
+        cache, types = encoded.cache, encoded.types
+        begin = cache.ptr[types]
+        length = cache.ptr[types + 1] - begin
+        total = int(length.sum())
+        within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(length) - length, length)
+        grams = cache.feat[np.repeat(begin, length) + within]
+        assert self.char_idf is not None
+        char_rows = _tfidf(
+            n_rows, [np.repeat(seg, length)], [grams], self.chars.n_features, self.char_idf, self.sublinear_tf
+        )
+        return Rows(
+            np.concatenate((words[0], char_rows[0])),
+            np.concatenate((words[1], char_rows[1] + voc.n_features)),
+            np.concatenate((words[2], char_rows[2])),
+            n_rows,
+            self.n_features,
+        )
 
     def transform(self, texts: Sequence[str]) -> Rows:
         """TF-IDF rows of a batch of replies."""
-        return self.rows(*self.token_ids(self.tokenize(texts)))
+        return self.rows(self.encode(self.tokenize(texts)))
+
+
+def _tfidf(
+    n_rows: int,
+    found_rows: list[np.ndarray],
+    found_features: list[np.ndarray],
+    n_features: int,
+    idf: np.ndarray,
+    sublinear_tf: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, feature, value) of the L2-normalised TF-IDF of (row, feature) occurrences."""
+    empty = np.zeros(0, dtype=np.int64)
+    if not found_rows or not sum(len(r) for r in found_rows):
+        return empty, empty, np.zeros(0)
+    pairs = np.concatenate(found_rows) * n_features + np.concatenate(found_features)
+    pairs.sort()
+    first = np.concatenate(([True], pairs[1:] != pairs[:-1]))
+    unique = pairs[first]
+    counts = np.diff(np.concatenate((np.flatnonzero(first), [len(pairs)])))
+    row, feature = np.divmod(unique, n_features)
+    tf = counts.astype(np.float64)
+    if sublinear_tf:
+        tf = np.log(tf) + 1.0
+    weight = tf * idf[feature]
+    norm = np.sqrt(np.bincount(row, weight * weight, minlength=n_rows))
+    return row, feature, weight / norm[row]
 
 
 # -- fitting (training) ----------------------------------------------------------------------------------
@@ -303,3 +456,48 @@ def fit_vocabulary(
     df_all = np.concatenate(dfs) if dfs else np.zeros(0, dtype=np.int64)
     idf = np.log((1.0 + n_docs) / (1.0 + df_all)) + 1.0
     return vocabulary, idf
+
+
+def fit_char_vocabulary(
+    tokens: Tokens,
+    normalizer: str,
+    char_range: tuple[int, int],
+    min_df: int = 1,
+    docs: np.ndarray | None = None,
+) -> tuple[CharVocabulary, np.ndarray]:
+    """The character n-grams in at least `min_df` replies, and their smooth IDF weights.
+
+    The same as scikit-learn's TfidfVectorizer(min_df=min_df) fitted with the analyzer "character n-grams of
+    each space-padded canonical token" (`char_grams`).
+    """
+    canonical = canonicalizer(normalizer)
+    split = tokens.tokens
+    seg = _segments(tokens.layout.doc_starts)
+    n_docs = len(tokens)
+    if docs is not None:
+        chosen = np.zeros(n_docs, dtype=bool)
+        chosen[docs] = True
+        inside = chosen[seg]
+        split = list(compress(split, inside.tolist()))
+        seg = seg[inside]
+        n_docs = int(chosen.sum())
+    types: dict[str, int] = {}
+    type_of = np.fromiter((types.setdefault(t, len(types)) for t in split), dtype=np.int64, count=len(split))
+    gram_ids: dict[str, int] = {}
+    lists = [[gram_ids.setdefault(g, len(gram_ids)) for g in char_grams(canonical(t), *char_range)] for t in types]
+    length = np.array([len(x) for x in lists], dtype=np.int64)
+    ptr = np.concatenate(([0], np.cumsum(length)))
+    flat = np.fromiter((g for x in lists for g in x), dtype=np.int64, count=int(ptr[-1]))
+    occurrences = length[type_of]
+    within = np.arange(int(occurrences.sum()), dtype=np.int64) - np.repeat(
+        np.cumsum(occurrences) - occurrences, occurrences
+    )
+    grams = flat[np.repeat(ptr[type_of], occurrences) + within]
+    doc = np.repeat(seg, occurrences)
+    pairs = np.unique(doc * max(1, len(gram_ids)) + grams)
+    df = np.bincount(pairs % max(1, len(gram_ids)), minlength=len(gram_ids))
+    names = list(gram_ids)
+    kept = sorted(names[j] for j in np.flatnonzero(df >= min_df).tolist())
+    vocabulary = CharVocabulary(char_range[0], char_range[1], kept)
+    idf = np.log((1.0 + n_docs) / (1.0 + df[[gram_ids[g] for g in kept]])) + 1.0
+    return vocabulary, idf.astype(np.float64)

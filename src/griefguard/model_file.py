@@ -5,7 +5,9 @@ A model file is one `.npz` archive (a zip of plain numpy arrays) holding everyth
   threshold, sentence rule and the model card;
 - `tokens`: the vocabulary's tokens, newline-separated UTF-8 (as bytes);
 - `keys_1` ... `keys_N`: the sorted integer keys of the known n-grams of each length;
-- `idf`, `coef` (features x labels) and `intercept` (labels): float64 arrays.
+- with a character block, `char_grams` (newline-separated UTF-8, as bytes) and `char_idf`;
+- `idf`, `coef` (features x labels: the word features, then the character ones) and `intercept` (labels):
+  float64 arrays.
 
 Loading never unpickles: the archive's members are listed and size-checked first, then each array is read
 with `allow_pickle=False`, which refuses any object array. A pickle (such as an old joblib model) is refused
@@ -24,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from griefguard.engine import Vocabulary
+from griefguard.engine import CharVocabulary, Vocabulary
 from griefguard.errors import ModelError
 
 __all__ = [
@@ -77,20 +79,33 @@ class ModelData:
     threshold: float = 0.5
     sentence_rule: SentenceRule = field(default_factory=SentenceRule)
     card: dict[str, Any] = field(default_factory=dict)
+    chars: CharVocabulary | None = None
+    char_idf: np.ndarray | None = None
+
+    @property
+    def n_features(self) -> int:
+        return self.vocabulary.n_features + (self.chars.n_features if self.chars is not None else 0)
 
     def __post_init__(self) -> None:
-        n_features, n_labels = self.vocabulary.n_features, len(self.labels)
+        n_features, n_labels = self.n_features, len(self.labels)
+        if (self.chars is None) != (self.char_idf is None):
+            raise ValueError("a character block needs both its n-grams and its idf")
+        if self.chars is not None and self.char_idf is not None and self.char_idf.shape != (self.chars.n_features,):
+            raise ValueError(f"char_idf has shape {self.char_idf.shape}, expected ({self.chars.n_features},)")
         if POSITIVE_LABEL not in self.labels or len(set(self.labels)) != n_labels or n_labels < 2:
             raise ValueError(f"labels must be distinct and include {POSITIVE_LABEL!r}, got {list(self.labels)}")
-        if self.idf.shape != (n_features,):
-            raise ValueError(f"idf has shape {self.idf.shape}, expected ({n_features},)")
+        if self.idf.shape != (self.vocabulary.n_features,):
+            raise ValueError(f"idf has shape {self.idf.shape}, expected ({self.vocabulary.n_features},)")
         if self.coef.shape != (n_features, n_labels):
             raise ValueError(f"coef has shape {self.coef.shape}, expected ({n_features}, {n_labels})")
         if self.intercept.shape != (n_labels,):
             raise ValueError(f"intercept has shape {self.intercept.shape}, expected ({n_labels},)")
         if self.link not in LINKS:
             raise ValueError(f"unknown link {self.link!r}")
-        for name, values in (("idf", self.idf), ("coef", self.coef), ("intercept", self.intercept)):
+        arrays = [("idf", self.idf), ("coef", self.coef), ("intercept", self.intercept)]
+        if self.char_idf is not None:
+            arrays.append(("char_idf", self.char_idf))
+        for name, values in arrays:
             if not np.isfinite(values).all():
                 raise ValueError(f"{name} holds values that are not finite")
         if not 0.0 <= self.threshold <= 1.0:
@@ -108,6 +123,7 @@ class ModelData:
             "normalizer": voc.normalizer,
             "negation_scope": voc.negation_scope,
             "ngram_range": [voc.min_n, voc.max_n],
+            "char_ngram_range": None if self.chars is None else [self.chars.min_n, self.chars.max_n],
             "sublinear_tf": self.sublinear_tf,
             "link": self.link,
             "threshold": self.threshold,
@@ -149,6 +165,9 @@ def save_model(model: ModelData, path: str | Path) -> None:
     }
     for n, keys in zip(range(model.vocabulary.min_n, model.vocabulary.max_n + 1), model.vocabulary.keys, strict=True):
         arrays[f"keys_{n}"] = np.ascontiguousarray(keys, dtype=np.int64)
+    if model.chars is not None and model.char_idf is not None:
+        arrays["char_grams"] = _bytes("\n".join(model.chars.grams))
+        arrays["char_idf"] = np.ascontiguousarray(model.char_idf, dtype=np.float64)
     with open(path, "wb") as handle:
         np.savez_compressed(handle, **arrays)
 
@@ -220,6 +239,12 @@ def _model(path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> M
     card = meta["card"]
     if not isinstance(card, dict):
         raise ValueError("card is not an object")
+    chars = char_idf = None
+    if meta.get("char_ngram_range"):
+        low, high = (int(n) for n in meta["char_ngram_range"])
+        grams = arrays["char_grams"].tobytes().decode("utf-8")
+        chars = CharVocabulary(low, high, grams.split("\n") if grams else [])
+        char_idf = arrays["char_idf"]
     return ModelData(
         labels=tuple(str(x) for x in meta["labels"]),
         vocabulary=vocabulary,
@@ -231,10 +256,20 @@ def _model(path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> M
         threshold=threshold,
         sentence_rule=SentenceRule(float(rule["weight"]), float(rule["gate"]), int(rule["min_sentences"])),
         card=card,
+        chars=chars,
+        char_idf=char_idf,
     )
 
 
-_DTYPES = {"meta": np.uint8, "tokens": np.uint8, "idf": np.float64, "coef": np.float64, "intercept": np.float64}
+_DTYPES = {
+    "meta": np.uint8,
+    "tokens": np.uint8,
+    "char_grams": np.uint8,
+    "idf": np.float64,
+    "char_idf": np.float64,
+    "coef": np.float64,
+    "intercept": np.float64,
+}
 
 
 def load_model(path: str | Path) -> ModelData:

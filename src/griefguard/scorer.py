@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from griefguard.engine import FeatureEngine, Rows
+from griefguard.engine import Encoded, FeatureEngine, Rows
 from griefguard.model_file import POSITIVE_LABEL, ModelData, default_model_path, load_model
-from griefguard.normalize import Layout, sentence_texts
+from griefguard.normalize import sentence_texts
 
 __all__ = ["Explanation", "Prediction", "Scorer", "load_scorer"]
 
@@ -102,7 +102,9 @@ class Scorer:
     def __init__(self, model: ModelData, path: Path | None = None) -> None:
         init = object.__setattr__
         init(self, "_path", path)
-        init(self, "_engine", FeatureEngine(model.vocabulary, model.idf, model.sublinear_tf))
+        init(
+            self, "_engine", FeatureEngine(model.vocabulary, model.idf, model.sublinear_tf, model.chars, model.char_idf)
+        )
         init(self, "_coef", np.ascontiguousarray(model.coef))
         init(self, "_intercept", np.asarray(model.intercept, dtype=np.float64))
         init(self, "_critical", model.labels.index(POSITIVE_LABEL))
@@ -150,10 +152,9 @@ class Scorer:
         """Label probabilities for TF-IDF rows: exactly the fitted logistic regression's predict_proba."""
         z = np.tile(self._intercept, (rows.n_rows, 1))
         if len(rows.data):
-            row_of = rows.row_of()
             weighted = rows.data[:, None] * self._coef[rows.indices]
             for k in range(z.shape[1]):
-                z[:, k] += np.bincount(row_of, weighted[:, k], minlength=rows.n_rows)
+                z[:, k] += np.bincount(rows.row, weighted[:, k], minlength=rows.n_rows)
         if self._model.link == "softmax":
             z -= z.max(axis=1, keepdims=True)
             p = np.exp(z)
@@ -168,13 +169,14 @@ class Scorer:
         asks for it (explanations); otherwise `worst_sentence` is -1 throughout.
         """
         engine = self._engine
-        ids, layout = engine.token_ids(engine.tokenize(texts))
-        probs = self._probabilities(engine.rows(ids, layout))
-        coverage = engine.coverage(ids, layout)
+        encoded = engine.encode(engine.tokenize(texts))
+        layout = encoded.layout
+        probs = self._probabilities(engine.rows(encoded))
+        coverage = engine.coverage(encoded)
         n = len(texts)
         rule = self._model.sentence_rule
         if rule.active or sentences:
-            worst, worst_score = self._worst_sentences(ids, layout, n)
+            worst, worst_score = self._worst_sentences(encoded, n)
         else:
             worst, worst_score = np.full(n, -1, dtype=np.int64), np.zeros(n)
         raised = np.zeros(n, dtype=bool)
@@ -195,19 +197,20 @@ class Scorer:
             raised[unknown] = False
         return Batch(probs, coverage, worst, worst_score, raised)
 
-    def _worst_sentences(self, ids: np.ndarray, layout: Layout, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def _worst_sentences(self, encoded: Encoded, n: int) -> tuple[np.ndarray, np.ndarray]:
         """For each reply of two or more (non-empty) sentences: the index of its most critical sentence among its
         sentence pieces (as `normalize.sentence_texts` cuts it), and that sentence's probability of being
         critical; -1 and 0 for other replies."""
         worst = np.full(n, -1, dtype=np.int64)
         worst_score = np.zeros(n)
+        layout, ids = encoded.layout, encoded.ids
         doc_of = layout.sentence_doc
         nonempty = np.diff(layout.sentence_starts) > 0
         counted = np.bincount(doc_of[nonempty], minlength=n)
         candidates = np.flatnonzero(nonempty & (counted[doc_of] >= 2))
         if not len(candidates):
             return worst, worst_score
-        rows = self._engine.rows(ids, layout, by="sentence")
+        rows = self._engine.rows(encoded, by="sentence")
         critical = self._probabilities(rows)[candidates, self._critical]
         # A sentence with no known word is no evidence of anything: it cannot be the most critical one.
         known = np.concatenate(([0], np.cumsum(ids > 0)))
@@ -318,15 +321,16 @@ class Scorer:
         )
 
     def _contributions(self, text: str, top: int) -> tuple[list[tuple[str, float]], list[tuple[str, float, str]]]:
-        """Each n-gram's contribution to the log-odds of critical against the other labels.
+        """Each term's contribution to the log-odds of critical against the other labels.
 
         For a multinomial model this is the local (first-order) share of each term: its weight towards
         critical minus its weight towards the other labels, averaged by their probabilities in this reply.
-        For one-vs-rest, the critical classifier's own log-odds terms.
+        For one-vs-rest, the critical classifier's own log-odds terms. Terms are word n-grams; character
+        n-grams are credited to the words they occur in, split evenly between their occurrences.
         """
         engine = self._engine
-        ids, layout = engine.token_ids(engine.tokenize([text]))
-        rows = engine.rows(ids, layout)
+        encoded = engine.encode(engine.tokenize([text]))
+        rows = engine.rows(encoded)
         if not len(rows.data):
             return [], []
         c = self._critical
@@ -340,13 +344,38 @@ class Scorer:
             toward = coef[:, c]
         contribution = rows.data * toward
         against = [k for k in range(len(self.labels)) if k != c]
-        points_to = [self.labels[against[i]] for i in np.argmax(coef[:, against], axis=1)]
-        names = [" ".join(engine.vocabulary.decode(int(j))) for j in rows.indices]
-        ranked = sorted(range(len(names)), key=lambda i: (-abs(contribution[i]), names[i]))
-        raising = [(names[i], round(float(contribution[i]), 4)) for i in ranked if contribution[i] > 0][:top]
-        lowering = [(names[i], round(float(contribution[i]), 4), points_to[i]) for i in ranked if contribution[i] < 0][
-            :top
-        ]
+        vocabulary = engine.vocabulary
+        terms: dict[str, list[float]] = {}  # name -> [contribution, contribution toward each other label]
+
+        def credit(name: str, value: float, per_label: np.ndarray) -> None:
+            entry = terms.setdefault(name, [0.0] + [0.0] * len(against))
+            entry[0] += value
+            for i, v in enumerate(per_label.tolist()):
+                entry[i + 1] += v
+
+        word = rows.indices < vocabulary.n_features
+        for j, value, weight in zip(rows.indices[word].tolist(), contribution[word], rows.data[word], strict=True):
+            credit(" ".join(vocabulary.decode(j)), float(value), weight * self._coef[j, against])
+        if engine.chars is not None and (~word).any() and encoded.types is not None:
+            canonical = engine.tokenize([text]).tokens
+            from griefguard.normalize import canonicalizer
+
+            canon = canonicalizer(vocabulary.normalizer)
+            owners: dict[int, list[str]] = {}
+            for token in canonical:
+                for g in engine.chars.features_of(canon(token)):
+                    owners.setdefault(g, []).append(canon(token))
+            for j, value, weight in zip(
+                rows.indices[~word].tolist(), contribution[~word], rows.data[~word], strict=True
+            ):
+                words = owners.get(j - vocabulary.n_features, [])
+                for w in words:
+                    credit(w, float(value) / len(words), weight * self._coef[j, against] / len(words))
+        ranked = sorted(terms.items(), key=lambda kv: (-abs(kv[1][0]), kv[0]))
+        raising = [(name, round(v[0], 4)) for name, v in ranked if v[0] > 0][:top]
+        lowering = [
+            (name, round(v[0], 4), self.labels[against[int(np.argmax(v[1:]))]]) for name, v in ranked if v[0] < 0
+        ][:top]
         return raising, lowering
 
 

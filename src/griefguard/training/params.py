@@ -10,11 +10,11 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from griefguard.engine import FeatureEngine, Rows, fit_vocabulary
+from griefguard.engine import FeatureEngine, fit_char_vocabulary, fit_vocabulary
 from griefguard.model_file import SentenceRule
-from griefguard.normalize import tokenize
+from griefguard.normalize import Tokens, tokenize
 
-__all__ = ["ModelParams", "TfidfEngine", "build_pipeline", "fit_classifier"]
+__all__ = ["ModelParams", "TfidfEngine", "build_pipeline", "fit_classifier", "fit_engine"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class ModelParams:
     """Features, classifier and sentence rule. `real_weight` is the sample weight of real comments."""
 
     ngram_range: tuple[int, int] = (1, 3)
+    char_range: tuple[int, int] | None = None  # character n-grams inside tokens, or None for none
     normalizer: str = "full"
     negation_scope: int = 0
     sublinear_tf: bool = True
@@ -36,18 +37,20 @@ class ModelParams:
         sentences = f"sent={rule.weight:g}@{rule.gate:g}/{rule.min_sentences}" if rule.active else "sent=0"
         neg = f"+neg{self.negation_scope}" if self.negation_scope else ""
         tf = "sublinear" if self.sublinear_tf else "raw-tf"
+        chars = f"+char{self.char_range[0]}-{self.char_range[1]}" if self.char_range else ""
         return (
-            f"word{self.ngram_range[0]}-{self.ngram_range[1]} {self.link} C={self.C:g} "
+            f"word{self.ngram_range[0]}-{self.ngram_range[1]}{chars} {self.link} C={self.C:g} "
             f"norm={self.normalizer}{neg} {tf} real={self.real_weight:g} {sentences}"
         )
 
     def feature_key(self) -> tuple[Any, ...]:
         """What the TF-IDF features depend on (candidates that share it share features)."""
-        return (self.ngram_range, self.normalizer, self.negation_scope, self.sublinear_tf, self.min_df)
+        return (self.ngram_range, self.char_range, self.normalizer, self.negation_scope, self.sublinear_tf, self.min_df)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["ngram_range"] = list(self.ngram_range)
+        out["char_range"] = list(self.char_range) if self.char_range else None
         return out
 
     @classmethod
@@ -56,6 +59,7 @@ class ModelParams:
         rule = params.get("sentence_rule") or {}
         return cls(
             ngram_range=tuple(params["ngram_range"]),  # type: ignore[arg-type]
+            char_range=tuple(params["char_range"]) if params.get("char_range") else None,  # type: ignore[arg-type]
             normalizer=params["normalizer"],
             negation_scope=int(params["negation_scope"]),
             sublinear_tf=bool(params["sublinear_tf"]),
@@ -68,41 +72,69 @@ class ModelParams:
 
 
 class TfidfEngine(TransformerMixin, BaseEstimator):
-    """The feature engine as a scikit-learn transformer: texts -> TF-IDF word n-grams (CSR matrix).
+    """The feature engine as a scikit-learn transformer: texts -> TF-IDF word (and optionally character)
+    n-grams, as a CSR matrix.
 
-    Fitting builds the vocabulary and IDF weights with `engine.fit_vocabulary`; transforming runs the same
+    Fitting builds the vocabularies and IDF weights with `engine.fit_vocabulary`; transforming runs the same
     `FeatureEngine` the scorer runs, so training and scoring see identical features.
     """
 
     def __init__(
         self,
         ngram_range: tuple[int, int] = (1, 3),
+        char_range: tuple[int, int] | None = None,
         normalizer: str = "full",
         negation_scope: int = 0,
         sublinear_tf: bool = True,
         min_df: int = 2,
     ) -> None:
         self.ngram_range = ngram_range
+        self.char_range = char_range
         self.normalizer = normalizer
         self.negation_scope = negation_scope
         self.sublinear_tf = sublinear_tf
         self.min_df = min_df
 
     def fit(self, X: list[str], y: Any = None) -> TfidfEngine:
-        tokens = tokenize(list(X), self.normalizer, self.negation_scope)
-        vocabulary, idf = fit_vocabulary(
-            tokens, self.normalizer, tuple(self.ngram_range), self.min_df, self.negation_scope
+        self.engine_ = fit_engine(
+            tokenize(list(X), self.normalizer, self.negation_scope),
+            tuple(self.ngram_range),  # type: ignore[arg-type]
+            None if self.char_range is None else tuple(self.char_range),  # type: ignore[arg-type]
+            self.normalizer,
+            self.negation_scope,
+            self.sublinear_tf,
+            self.min_df,
         )
-        if vocabulary.n_features == 0:
+        if self.engine_.n_features == 0:
             raise ValueError("no n-gram occurs in at least min_df replies; nothing to learn from")
-        self.engine_ = FeatureEngine(vocabulary, idf, self.sublinear_tf)
         return self
 
     def transform(self, X: list[str]):  # type: ignore[no-untyped-def]
         return self.engine_.transform(list(X)).to_scipy()
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        return np.asarray(self.engine_.vocabulary.feature_names(), dtype=object)
+        names = self.engine_.vocabulary.feature_names()
+        if self.engine_.chars is not None:
+            names += [f"char:{g}" for g in self.engine_.chars.grams]
+        return np.asarray(names, dtype=object)
+
+
+def fit_engine(
+    tokens: Tokens,
+    ngram_range: tuple[int, int],
+    char_range: tuple[int, int] | None,
+    normalizer: str,
+    negation_scope: int,
+    sublinear_tf: bool,
+    min_df: int,
+    docs: np.ndarray | None = None,
+) -> FeatureEngine:
+    """A feature engine fitted on tokenised replies (all of them, or the `docs` of a cross-validation fold)."""
+    vocabulary, idf = fit_vocabulary(tokens, normalizer, ngram_range, min_df, negation_scope, docs)
+    chars = char_idf = None
+    if char_range is not None:
+        chars, char_idf = fit_char_vocabulary(tokens, normalizer, char_range, min_df, docs)
+    return FeatureEngine(vocabulary, idf, sublinear_tf, chars, char_idf)
 
 
 class OneVsRest:
@@ -141,11 +173,12 @@ def fit_classifier(params: ModelParams, X, y: np.ndarray, weight: np.ndarray | N
 def build_pipeline(params: ModelParams, random_state: int = 0) -> Pipeline:
     """The scikit-learn pipeline for `params`: the TF-IDF engine feeding a (multinomial) logistic regression."""
     features = TfidfEngine(
-        params.ngram_range, params.normalizer, params.negation_scope, params.sublinear_tf, params.min_df
+        ngram_range=params.ngram_range,
+        char_range=params.char_range,
+        normalizer=params.normalizer,
+        negation_scope=params.negation_scope,
+        sublinear_tf=params.sublinear_tf,
+        min_df=params.min_df,
     )
     classifier = LogisticRegression(C=params.C, solver="lbfgs", max_iter=3000, random_state=random_state)
     return Pipeline([("features", features), ("classifier", classifier)])
-
-
-def rows_to_scipy(rows: Rows):  # type: ignore[no-untyped-def]
-    return rows.to_scipy()

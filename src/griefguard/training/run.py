@@ -14,7 +14,7 @@ import numpy as np
 
 from griefguard import __version__
 from griefguard.dataset import LABELS
-from griefguard.engine import FeatureEngine, fit_vocabulary
+from griefguard.engine import FeatureEngine
 from griefguard.errors import DataError
 from griefguard.evaluation import evaluate_labeled, real_report
 from griefguard.metrics import best_f1_threshold, compute_metrics
@@ -22,7 +22,7 @@ from griefguard.model_file import POSITIVE_LABEL, ModelData, SentenceRule
 from griefguard.normalize import tokenize
 from griefguard.scorer import Scorer
 from griefguard.training.data import Corpus
-from griefguard.training.params import ModelParams, fit_classifier
+from griefguard.training.params import ModelParams, fit_classifier, fit_engine
 from griefguard.training.search import (
     SIMPLER_WINS_WITHIN,
     CrossValidation,
@@ -81,6 +81,8 @@ def export_model(
         threshold=float(threshold),
         sentence_rule=params.sentence_rule,
         card=card,
+        chars=engine.chars,
+        char_idf=engine.char_idf,
     )
 
 
@@ -89,11 +91,16 @@ def fit_model(
 ) -> tuple[FeatureEngine, Any]:
     """The feature engine and classifier for `params`, fitted on all the given rows."""
     tokens = tokenize(texts, params.normalizer, params.negation_scope)
-    vocabulary, idf = fit_vocabulary(
-        tokens, params.normalizer, params.ngram_range, params.min_df, params.negation_scope
+    engine = fit_engine(
+        tokens,
+        params.ngram_range,
+        params.char_range,
+        params.normalizer,
+        params.negation_scope,
+        params.sublinear_tf,
+        params.min_df,
     )
-    engine = FeatureEngine(vocabulary, idf, params.sublinear_tf)
-    X = engine.rows(*engine.token_ids(tokens)).to_scipy()
+    X = engine.rows(engine.encode(tokens)).to_scipy()
     return engine, fit_classifier(params, X, y, weight, random_state)
 
 
@@ -178,11 +185,13 @@ def train(
     search: bool = True,
     params: ModelParams | None = None,
     progress: Progress | None = None,
+    search_chars: bool = False,
 ) -> TrainResult:
     """Select a model by cross-validation on the training rows, fit it on all of them, and evaluate it once.
 
     With `search=False` the given `params` (or the defaults) are used as they are, sentence rule included;
-    cross-validation still picks the threshold. Raises DataError when the data cannot train a model.
+    cross-validation still picks the threshold. `search_chars` adds character n-grams to the feature sets
+    tried. Raises DataError when the data cannot train a model.
     """
     started = time.perf_counter()
     say = progress or (lambda _msg: None)
@@ -199,7 +208,9 @@ def train(
     say(f"training on {len(rows)} replies ({per_label}), {int(rows.is_real.sum())} of them real")
     cv = CrossValidation(rows, labels, folds, random_state)
     start = params or ModelParams()
-    selection = select_model(cv, replace(start, sentence_rule=SentenceRule()), search=search, say=say)
+    selection = select_model(
+        cv, replace(start, sentence_rule=SentenceRule()), search=search, say=say, search_chars=search_chars
+    )
     chosen = selection.params
     tried = selection.tried
     y = cv.y

@@ -25,12 +25,12 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
 from griefguard.dataset import HARD_KINDS
-from griefguard.engine import FeatureEngine, fit_vocabulary
+from griefguard.engine import Encoded, FeatureEngine
 from griefguard.metrics import best_f1_threshold, compute_metrics, roc_auc
 from griefguard.model_file import POSITIVE_LABEL, SentenceRule
-from griefguard.normalize import Layout, Tokens, tokenize
+from griefguard.normalize import Tokens, tokenize
 from griefguard.training.data import TrainingRows
-from griefguard.training.params import ModelParams, fit_classifier
+from griefguard.training.params import ModelParams, fit_classifier, fit_engine
 
 __all__ = ["CrossValidation", "SelectionResult", "select_model", "sentence_rule_candidates"]
 
@@ -38,7 +38,10 @@ SIMPLER_WINS_WITHIN = 0.002
 MAX_REAL_FLAG_RATE = 0.03  # the most real neutral and empathic comments the threshold may flag (cross-validated)
 
 # Stage candidates, simplest first.
-STAGE_FEATURES = [((1, 2), "softmax"), ((1, 2), "ovr"), ((1, 3), "softmax"), ((1, 3), "ovr")]
+STAGE_FEATURES = [((1, 2), None, "softmax"), ((1, 2), None, "ovr"), ((1, 3), None, "softmax"), ((1, 3), None, "ovr")]
+# Character n-grams inside tokens, tried only when asked (`train --search-chars`): they about triple the time of
+# model selection, and on the shipped data they rank real hostility better but lose on the authored rows.
+STAGE_CHAR_FEATURES = [((1, 2), (2, 5), "softmax"), ((1, 2), (2, 5), "ovr")]
 STAGE_C = [4.0, 16.0, 64.0]
 STAGE_REAL_WEIGHT = [1.0, 0.5, 0.25]
 STAGE_NORMALIZER = [("full", 0), ("full", 3), ("lower", 0)]
@@ -106,12 +109,18 @@ class CrossValidation:
             tokens = self.tokens(params.normalizer, params.negation_scope)
             out = []
             for train_idx, _ in self.splits:
-                vocabulary, idf = fit_vocabulary(
-                    tokens, params.normalizer, params.ngram_range, params.min_df, params.negation_scope, train_idx
+                engine = fit_engine(
+                    tokens,
+                    params.ngram_range,
+                    params.char_range,
+                    params.normalizer,
+                    params.negation_scope,
+                    params.sublinear_tf,
+                    params.min_df,
+                    train_idx,
                 )
-                engine = FeatureEngine(vocabulary, idf, params.sublinear_tf)
-                ids, layout = engine.token_ids(tokens)
-                out.append((engine, (ids, layout, engine.rows(ids, layout).to_scipy())))
+                encoded = engine.encode(tokens)
+                out.append((engine, (encoded, engine.rows(encoded).to_scipy())))
             self._features[key] = out
         return self._features[key]
 
@@ -126,18 +135,18 @@ class CrossValidation:
         weight = self.weights(params)
         jobs = [
             (params, X[train_idx], self.y[train_idx], weight[train_idx], self.random_state)
-            for (train_idx, _), (_, (_, _, X)) in zip(self.splits, features, strict=True)
+            for (train_idx, _), (_, (_, X)) in zip(self.splits, features, strict=True)
         ]
         fitted = Parallel(n_jobs=self.jobs)(delayed(fit_classifier)(*job) for job in jobs)
         probs = np.zeros((len(self.y), len(self.labels)))
         worst = np.zeros(len(self.y)) if sentences else None
         counts = np.zeros(len(self.y), dtype=np.int64) if sentences else None
         c = self.labels.index(POSITIVE_LABEL)
-        for (_, held), model, (engine, (ids, layout, X)) in zip(self.splits, fitted, features, strict=True):
+        for (_, held), model, (engine, (encoded, X)) in zip(self.splits, fitted, features, strict=True):
             probs[held] = _proba(model, X[held], len(self.labels))
             if sentences:
                 assert worst is not None and counts is not None
-                w, n = _sentence_scores(engine, model, ids, layout, held, c, len(self.labels))
+                w, n = _sentence_scores(engine, model, encoded, held, c, len(self.labels))
                 worst[held], counts[held] = w, n
         return OutOfFold(params, probs, worst, counts)
 
@@ -152,10 +161,11 @@ def _proba(model: Any, X: Any, n_labels: int) -> np.ndarray:
 
 
 def _sentence_scores(
-    engine: FeatureEngine, model: Any, ids: np.ndarray, layout: Layout, held: np.ndarray, c: int, n_labels: int
+    engine: FeatureEngine, model: Any, encoded: Encoded, held: np.ndarray, c: int, n_labels: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """For the held-out replies: the highest sentence probability of critical, and the non-empty sentences."""
-    sentence_rows = engine.rows(ids, layout, by="sentence").to_scipy()
+    layout = encoded.layout
+    sentence_rows = engine.rows(encoded, by="sentence").to_scipy()
     doc_of = layout.sentence_doc
     nonempty = np.diff(layout.sentence_starts) > 0
     keep = np.isin(doc_of, held) & nonempty
@@ -248,6 +258,7 @@ def select_model(
     start: ModelParams,
     search: bool = True,
     say: Callable[[str], None] = lambda _m: None,
+    search_chars: bool = False,
 ) -> SelectionResult:
     """Stage by stage, the simplest candidate within SIMPLER_WINS_WITHIN of each stage's best."""
     tried: list[dict[str, Any]] = []
@@ -270,8 +281,9 @@ def select_model(
 
     params = start
     if search:
-        links = STAGE_FEATURES if len(cv.labels) > 2 else [f for f in STAGE_FEATURES if f[1] == "softmax"]
-        params = pick([replace(params, ngram_range=n, link=k) for n, k in links], "features")
+        features = STAGE_FEATURES + (STAGE_CHAR_FEATURES if search_chars else [])
+        links = features if len(cv.labels) > 2 else [f for f in features if f[2] == "softmax"]
+        params = pick([replace(params, ngram_range=n, char_range=ch, link=k) for n, ch, k in links], "features")
         params = pick([replace(params, C=c) for c in STAGE_C], "C")
         if has_real:
             params = pick([replace(params, real_weight=w) for w in STAGE_REAL_WEIGHT], "real weight")
