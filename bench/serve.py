@@ -131,9 +131,11 @@ def wrk_phase(base: str, bodies: list[dict], concurrency: int, limit: int, secon
         number, unit = float(value.group(1)), value.group(2)
         return number / 1000 if unit == "us" else number * 1000 if unit == "s" else number
 
-    requests = int(re.search(r"([0-9]+) requests in ([0-9.]+)(ms|s)", out).group(1))  # type: ignore[union-attr]
-    elapsed_match = re.search(r"requests in ([0-9.]+)(ms|s)", out)
-    elapsed = float(elapsed_match.group(1)) / (1000 if elapsed_match.group(2) == "ms" else 1)  # type: ignore[union-attr]
+    summary = re.search(r"([0-9]+) requests in ([0-9.]+)(ms|s|m)\b", out)
+    if summary is None:
+        raise SystemExit(f"could not read wrk's report:\n{out}")
+    requests = int(summary.group(1))
+    elapsed = float(summary.group(2)) * {"ms": 0.001, "s": 1.0, "m": 60.0}[summary.group(3)]
     errors = re.search(r"Non-2xx or 3xx responses: ([0-9]+)", out)
     socket_errors = re.search(r"Socket errors: connect ([0-9]+), read ([0-9]+), write ([0-9]+), timeout ([0-9]+)", out)
     failures = int(errors.group(1)) if errors else 0
