@@ -216,7 +216,8 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     lines = [
         f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine()}; server: `griefguard serve --threads {args.threads}` "
-        "(one process), load generator on the same machine.",
+        f"(one process); load from {'wrk (time-bounded phases)' if use_wrk else 'an asyncio + httpx2 client'} "
+        "on the same machine.",
         "",
         "| request | concurrency | requests | requests/s | replies/s | p50 ms | p99 ms | errors | server ms (median) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",

@@ -98,6 +98,10 @@ TextColumnOption = Annotated[str, typer.Option("--text-column", help="Column or 
 LabelColumnOption = Annotated[str, typer.Option("--label-column", help="Column or JSON field holding the label.")]
 
 
+def _missing_extra(what: str, needs: str, extra: str, exc: ImportError) -> GriefguardError:
+    return GriefguardError(f'{what} needs {needs} ({exc.name} is missing): pip install "griefguard[{extra}]"')
+
+
 def _load(model: Path | None) -> Scorer:
     from griefguard.scorer import load_scorer
 
@@ -200,8 +204,10 @@ def classify_cli(
     scored, flagged, skipped) goes to stderr.
     """
     if dask is not None:
-        from griefguard.dask import classify_files_cli
-
+        try:
+            from griefguard.dask import classify_files_cli
+        except ImportError as exc:
+            raise _missing_extra("--dask", "dask, distributed and pyarrow", "dask", exc) from None
         classify_files_cli(
             files, dask, output, fmt.value, text_column, input_format.value, model, threshold, only_flagged, quiet
         )
@@ -423,10 +429,13 @@ def train_cli(
     ] = Path("data"),
     train: Annotated[
         list[Path] | None,
-        typer.Option("--train", help="Train on these labeled files instead of the data folder's (repeatable)."),
+        typer.Option(
+            "--train", metavar="FILE", help="Train on these labeled files instead of the data folder's (repeatable)."
+        ),
     ] = None,
     extra: Annotated[
-        list[Path] | None, typer.Option("--extra", help="More labeled training files, added (repeatable).")
+        list[Path] | None,
+        typer.Option("--extra", metavar="FILE", help="More labeled training files, added (repeatable)."),
     ] = None,
     test: Annotated[Path | None, typer.Option("--test", help="The test file, scored once at the end.")] = None,
     no_test: Annotated[bool, typer.Option("--no-test", help="Train without test files.")] = False,
@@ -451,15 +460,13 @@ def train_cli(
 ) -> None:
     """Train, evaluate and save the TF-IDF + logistic-regression model that `griefguard classify` loads.
 
-    Needs the training extra: pip install "griefguard[train]".
+    Needs the training extra: pip install "griefguard\\[train]".
     """
     try:
         from griefguard.training import check_writable, load_corpus, save_outputs
         from griefguard.training import train as run_training
     except ImportError as exc:
-        raise GriefguardError(
-            f'training needs scikit-learn and scipy ({exc.name} is missing): pip install "griefguard[train]"'
-        ) from None
+        raise _missing_extra("training", "scikit-learn and scipy", "train", exc) from None
     from griefguard.training.card import summary_table
 
     try:
@@ -510,14 +517,12 @@ def serve_cli(
 ) -> None:
     """Serve the model over HTTP: POST /v1/classify, GET /v1/model, /healthz, /readyz and /docs.
 
-    Needs the serve extra: pip install "griefguard[serve]".
+    Needs the serve extra: pip install "griefguard\\[serve]".
     """
     try:
         from griefguard.server import run_server
     except ImportError as exc:
-        raise GriefguardError(
-            f'serving needs FastAPI and uvicorn ({exc.name} is missing): pip install "griefguard[serve]"'
-        ) from None
+        raise _missing_extra("serving", "FastAPI and uvicorn", "serve", exc) from None
     run_server(
         host=host,
         port=port,

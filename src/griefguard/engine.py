@@ -384,6 +384,18 @@ def _tfidf(
 # -- fitting (training) ----------------------------------------------------------------------------------
 
 
+def _fitted_docs(tokens: Tokens, docs: np.ndarray | None) -> tuple[list[str], np.ndarray, int]:
+    """The tokens to fit on (all replies, or only `docs`), each token's reply, and the number of replies."""
+    split = tokens.tokens
+    seg = _segments(tokens.layout.doc_starts)
+    if docs is None:
+        return split, seg, len(tokens)
+    chosen = np.zeros(len(tokens), dtype=bool)
+    chosen[docs] = True
+    inside = chosen[seg]
+    return list(compress(split, inside.tolist())), seg[inside], int(chosen.sum())
+
+
 def fit_vocabulary(
     tokens: Tokens,
     normalizer: str,
@@ -401,16 +413,7 @@ def fit_vocabulary(
     min_n, max_n = ngram_range
     canonical = canonicalizer(normalizer)
     distinct: dict[str, int] = {}
-    split = tokens.tokens
-    seg = _segments(tokens.layout.doc_starts)
-    n_docs = len(tokens)
-    if docs is not None:
-        chosen = np.zeros(n_docs, dtype=bool)
-        chosen[docs] = True
-        inside = chosen[seg]
-        split = list(compress(split, inside.tolist()))
-        seg = seg[inside]
-        n_docs = int(chosen.sum())
+    split, seg, n_docs = _fitted_docs(tokens, docs)
     for token in dict.fromkeys(map(canonical, dict.fromkeys(split))):
         distinct.setdefault(token, len(distinct) + 1)
     cache = {t: distinct[canonical(t)] for t in dict.fromkeys(split)}
@@ -471,16 +474,7 @@ def fit_char_vocabulary(
     each space-padded canonical token" (`char_grams`).
     """
     canonical = canonicalizer(normalizer)
-    split = tokens.tokens
-    seg = _segments(tokens.layout.doc_starts)
-    n_docs = len(tokens)
-    if docs is not None:
-        chosen = np.zeros(n_docs, dtype=bool)
-        chosen[docs] = True
-        inside = chosen[seg]
-        split = list(compress(split, inside.tolist()))
-        seg = seg[inside]
-        n_docs = int(chosen.sum())
+    split, seg, n_docs = _fitted_docs(tokens, docs)
     types: dict[str, int] = {}
     type_of = np.fromiter((types.setdefault(t, len(types)) for t in split), dtype=np.int64, count=len(split))
     gram_ids: dict[str, int] = {}

@@ -96,15 +96,15 @@ class TfidfEngine(TransformerMixin, BaseEstimator):
         self.min_df = min_df
 
     def fit(self, X: list[str], y: Any = None) -> TfidfEngine:
-        self.engine_ = fit_engine(
-            tokenize(list(X), self.normalizer, self.negation_scope),
-            tuple(self.ngram_range),  # type: ignore[arg-type]
-            None if self.char_range is None else tuple(self.char_range),  # type: ignore[arg-type]
-            self.normalizer,
-            self.negation_scope,
-            self.sublinear_tf,
-            self.min_df,
+        params = ModelParams(
+            ngram_range=tuple(self.ngram_range),  # type: ignore[arg-type]
+            char_range=None if self.char_range is None else tuple(self.char_range),  # type: ignore[arg-type]
+            normalizer=self.normalizer,
+            negation_scope=self.negation_scope,
+            sublinear_tf=self.sublinear_tf,
+            min_df=self.min_df,
         )
+        self.engine_ = fit_engine(params, tokenize(list(X), self.normalizer, self.negation_scope))
         if self.engine_.n_features == 0:
             raise ValueError("no n-gram occurs in at least min_df replies; nothing to learn from")
         return self
@@ -119,22 +119,15 @@ class TfidfEngine(TransformerMixin, BaseEstimator):
         return np.asarray(names, dtype=object)
 
 
-def fit_engine(
-    tokens: Tokens,
-    ngram_range: tuple[int, int],
-    char_range: tuple[int, int] | None,
-    normalizer: str,
-    negation_scope: int,
-    sublinear_tf: bool,
-    min_df: int,
-    docs: np.ndarray | None = None,
-) -> FeatureEngine:
-    """A feature engine fitted on tokenised replies (all of them, or the `docs` of a cross-validation fold)."""
-    vocabulary, idf = fit_vocabulary(tokens, normalizer, ngram_range, min_df, negation_scope, docs)
+def fit_engine(params: ModelParams, tokens: Tokens, docs: np.ndarray | None = None) -> FeatureEngine:
+    """The feature engine for `params`, fitted on tokenised replies (all of them, or a fold's `docs`)."""
+    vocabulary, idf = fit_vocabulary(
+        tokens, params.normalizer, params.ngram_range, params.min_df, params.negation_scope, docs
+    )
     chars = char_idf = None
-    if char_range is not None:
-        chars, char_idf = fit_char_vocabulary(tokens, normalizer, char_range, min_df, docs)
-    return FeatureEngine(vocabulary, idf, sublinear_tf, chars, char_idf)
+    if params.char_range is not None:
+        chars, char_idf = fit_char_vocabulary(tokens, params.normalizer, params.char_range, params.min_df, docs)
+    return FeatureEngine(vocabulary, idf, params.sublinear_tf, chars, char_idf)
 
 
 class OneVsRest:

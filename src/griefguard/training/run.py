@@ -91,15 +91,7 @@ def fit_model(
 ) -> tuple[FeatureEngine, Any]:
     """The feature engine and classifier for `params`, fitted on all the given rows."""
     tokens = tokenize(texts, params.normalizer, params.negation_scope)
-    engine = fit_engine(
-        tokens,
-        params.ngram_range,
-        params.char_range,
-        params.normalizer,
-        params.negation_scope,
-        params.sublinear_tf,
-        params.min_df,
-    )
+    engine = fit_engine(params, tokens)
     X = engine.rows(engine.encode(tokens)).to_scipy()
     return engine, fit_classifier(params, X, y, weight, random_state)
 

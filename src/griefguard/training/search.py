@@ -109,16 +109,7 @@ class CrossValidation:
             tokens = self.tokens(params.normalizer, params.negation_scope)
             out = []
             for train_idx, _ in self.splits:
-                engine = fit_engine(
-                    tokens,
-                    params.ngram_range,
-                    params.char_range,
-                    params.normalizer,
-                    params.negation_scope,
-                    params.sublinear_tf,
-                    params.min_df,
-                    train_idx,
-                )
+                engine = fit_engine(params, tokens, train_idx)
                 encoded = engine.encode(tokens)
                 out.append((engine, (encoded, engine.rows(encoded).to_scipy())))
             self._features[key] = out
