@@ -117,9 +117,10 @@ def _start(port: int, *args: str) -> subprocess.Popen[str]:
     raise AssertionError(f"server did not become ready: {proc.communicate()[0]}")
 
 
-def test_the_real_server_answers_logs_and_shuts_down_gracefully() -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_the_real_server_answers_logs_and_shuts_down_gracefully(workers: str) -> None:
     port = _free_port()
-    proc = _start(port, "--threads", "2")
+    proc = _start(port, "--threads", "2", "--workers", workers)
     base = f"http://127.0.0.1:{port}"
     try:
         response = httpx.post(f"{base}/v1/classify", json={"texts": ["so sorry for your loss", "fake, PR stunt"]})

@@ -377,7 +377,7 @@ def evaluate_cli(
                 handle.write(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
         except OSError as exc:
             raise OutputError(f"cannot write to {output}: {_os_reason(exc)}") from None
-    _print_table(metrics_table({path.name: metrics}))
+    _print_table(metrics_table({str(path): metrics}))
     if errors:
         wrong = misclassified(scorer, data, threshold)
         sys.stdout.write(f"\n{len(wrong)} misclassified of {len(data)} (most confidently wrong first)\n")

@@ -17,7 +17,7 @@ from griefguard.dataset import LabeledData
 from griefguard.metrics import compute_metrics, roc_auc
 from griefguard.scorer import Scorer
 
-__all__ = ["Misclassified", "evaluate_labeled", "misclassified", "real_report"]
+__all__ = ["Misclassified", "evaluate_labeled", "labeled_metrics", "misclassified", "real_report"]
 
 
 def _scores(scorer: Scorer, data: LabeledData) -> tuple[np.ndarray, np.ndarray]:
@@ -30,11 +30,16 @@ def _scores(scorer: Scorer, data: LabeledData) -> tuple[np.ndarray, np.ndarray]:
 
 def evaluate_labeled(scorer: Scorer, data: LabeledData, threshold: float | None = None) -> dict[str, Any]:
     """Metrics of a scorer on a labeled file (per-kind accuracy only when the file has a kind column)."""
-    cut = scorer.check_threshold(threshold)
-    probs, _ = _scores(scorer, data)
+    return labeled_metrics(data, _scores(scorer, data)[0], scorer.labels, scorer.check_threshold(threshold))
+
+
+def labeled_metrics(
+    data: LabeledData, probabilities: np.ndarray, labels: tuple[str, ...], threshold: float
+) -> dict[str, Any]:
+    """Metrics of a labeled file from its already scored probabilities."""
     kinds = [e.kind for e in data.examples] if data.has_kinds else None
     contexts = [e.context for e in data.examples] if "context" in data.columns else None
-    return compute_metrics(data.labels, probs, scorer.labels, cut, kinds, contexts)
+    return compute_metrics(data.labels, probabilities, labels, threshold, kinds, contexts)
 
 
 @dataclass(frozen=True)

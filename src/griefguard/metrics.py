@@ -205,10 +205,16 @@ def metrics_table(named: dict[str, dict[str, Any]]) -> list[tuple[str, ...]]:
     for label in labels:
         if label != "critical":
             add(f"flagged: {label}", lambda m, label=label: m["flagged_by_label"][label])
+    add("flag confusion [[TN FP] [FN TP]]", lambda m: m["confusion_flag"])
     add("label accuracy", lambda m: m["label"]["accuracy"])
     add("label macro F1", lambda m: m["label"]["macro_f1"])
     for label in labels:
-        add(f"label F1: {label}", lambda m, label=label: m["label"]["labels"][label]["f1"])
+        for key in ("precision", "recall", "f1"):
+            add(f"label {key}: {label}", lambda m, label=label, key=key: m["label"]["labels"][label][key])
+    add(
+        "label confusion (true x predicted: " + ", ".join(lab[:4] for lab in labels) + ")",
+        lambda m: [row[: len(labels)] for row in m["label"]["confusion_matrix"][: len(labels)]],
+    )
     kinds = sorted({k for m in named.values() for k in m.get("kinds", {})})
     for k in kinds:
         add(f"accuracy: {k}", lambda m, k=k: m["kinds"][k]["accuracy"])

@@ -64,6 +64,25 @@ class SentenceRule:
     def active(self) -> bool:
         return self.weight > 0.0
 
+    def apply(
+        self, probs: np.ndarray, worst: np.ndarray, sentences: np.ndarray, critical: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The rule on a batch: label probabilities of each reply, its most critical sentence's probability of
+        being critical and its number of (non-empty) sentences -> (new probabilities, which replies it raised).
+
+        A raised reply's other labels shrink in proportion, so its probabilities still sum to 1. The one
+        implementation of the rule: the scorer, model selection and the tests all call it.
+        """
+        whole = probs[:, critical]
+        raised = (sentences >= 2) & (sentences >= self.min_sentences) & (worst >= self.gate) & (worst > whole)
+        if not self.active or not raised.any():
+            return probs, np.zeros(len(probs), dtype=bool) if not self.active else raised
+        new = whole + self.weight * (worst - whole)
+        scale = np.where(raised, (1.0 - new) / np.maximum(1.0 - whole, 1e-300), 1.0)
+        out = probs * scale[:, None]
+        out[:, critical] = np.where(raised, new, whole)
+        return out, raised
+
 
 @dataclass(frozen=True)
 class ModelData:

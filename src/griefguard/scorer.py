@@ -179,17 +179,8 @@ class Scorer:
             worst, worst_score = self._worst_sentences(encoded, n)
         else:
             worst, worst_score = np.full(n, -1, dtype=np.int64), np.zeros(n)
-        raised = np.zeros(n, dtype=bool)
-        if rule.active:
-            c = self._critical
-            whole = probs[:, c]
-            counted = np.bincount(layout.sentence_doc[np.diff(layout.sentence_starts) > 0], minlength=n)
-            raised = (worst >= 0) & (counted >= rule.min_sentences) & (worst_score >= rule.gate) & (worst_score > whole)
-            if raised.any():
-                new = whole + rule.weight * (worst_score - whole)
-                scale = np.where(raised, (1.0 - new) / np.maximum(1.0 - whole, 1e-300), 1.0)
-                probs = probs * scale[:, None]
-                probs[:, c] = np.where(raised, new, whole)
+        sentences = np.bincount(layout.sentence_doc[np.diff(layout.sentence_starts) > 0], minlength=n)
+        probs, raised = rule.apply(probs, np.where(worst >= 0, worst_score, 0.0), sentences, self._critical)
         unknown = coverage == 0.0
         if unknown.any():  # no evidence: neutral, never flagged on the model's prior alone
             probs[unknown] = 0.0

@@ -349,6 +349,7 @@ def _score(scorer: Scorer, texts: list[str], ids: list[Any] | None, explain: boo
 
 def app_from_environment() -> Any:
     """The app for `serve --workers N`: each worker process builds it from the options in the environment."""
+    _configure_logging()  # in every worker process: with --workers, each is a fresh interpreter
     env = os.environ
     app = create_app(
         env.get(f"{ENV_PREFIX}MODEL") or None,
@@ -398,7 +399,6 @@ def run_server(
             f"{ENV_PREFIX}ACCESS_LOG": "1" if access_log else "0",
         }
     )
-    _configure_logging()
     uvicorn.run(
         "griefguard.server:app_from_environment",
         factory=True,

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from griefguard.dataset import LabeledData
 from griefguard.metrics import metrics_table, percent, real_table
 from griefguard.model_file import ModelData
@@ -149,9 +151,11 @@ def render_markdown(card: dict[str, Any], pictures: Sequence[str] = ()) -> str:
     return "\n".join(out)
 
 
-def draw_pictures(model: ModelData, test: LabeledData, directory: Path) -> list[Path]:
-    """A precision-recall curve of the flag and the label confusion matrix on the test file; [] without
-    matplotlib."""
+def draw_pictures(
+    model: ModelData, test: LabeledData, directory: Path, probabilities: np.ndarray | None = None
+) -> list[Path]:
+    """A precision-recall curve of the flag and the label confusion matrix on the test file (from its scores
+    when training has them already); [] without matplotlib."""
     try:
         import matplotlib
 
@@ -159,13 +163,11 @@ def draw_pictures(model: ModelData, test: LabeledData, directory: Path) -> list[
         import matplotlib.pyplot as plt
     except ImportError:
         return []
-    import numpy as np
     from sklearn.metrics import confusion_matrix, precision_recall_curve
 
     from griefguard.scorer import Scorer
 
-    scorer = Scorer(model)
-    probs = scorer.probabilities(test.texts)
+    probs = probabilities if probabilities is not None else Scorer(model).probabilities(test.texts)
     c = model.labels.index("critical")
     y = np.array([lab == "critical" for lab in test.labels])
     precision, recall, _ = precision_recall_curve(y, probs[:, c])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from griefguard import __version__
 from griefguard.dataset import LABELS
 from griefguard.engine import FeatureEngine
 from griefguard.errors import DataError
-from griefguard.evaluation import evaluate_labeled, real_report
+from griefguard.evaluation import evaluate_labeled, labeled_metrics, real_report
 from griefguard.metrics import best_f1_threshold, compute_metrics
 from griefguard.model_file import POSITIVE_LABEL, ModelData, SentenceRule
 from griefguard.normalize import tokenize
@@ -47,6 +47,7 @@ class TrainResult:
     model: ModelData
     card: dict[str, Any]
     corpus: Corpus
+    test_probabilities: dict[str, np.ndarray] = field(default_factory=dict)  # each test set, scored once
 
 
 def _labels(corpus: Corpus) -> list[str]:
@@ -256,7 +257,11 @@ def train(
         [x for x, a in zip(rows.contexts, authored, strict=True) if a],
     )
     scorer = Scorer(model)
-    tests = {name: evaluate_labeled(scorer, data, threshold) for name, data in corpus.tests.items()}
+    test_probabilities = {name: scorer.probabilities(data.texts) for name, data in corpus.tests.items()}
+    tests = {
+        name: labeled_metrics(data, test_probabilities[name], scorer.labels, threshold)
+        for name, data in corpus.tests.items()
+    }
     if chosen.sentence_rule.active and "test" in corpus.tests:
         plain = Scorer(replace(model, sentence_rule=SentenceRule()))
         tests["test, without the sentence rule"] = evaluate_labeled(plain, corpus.tests["test"], threshold)
@@ -290,4 +295,4 @@ def train(
         }
     )
     card["training_seconds"] = round(time.perf_counter() - started, 1)
-    return TrainResult(model=replace(model, card=card), card=card, corpus=corpus)
+    return TrainResult(model=replace(model, card=card), card=card, corpus=corpus, test_probabilities=test_probabilities)

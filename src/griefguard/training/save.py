@@ -39,7 +39,8 @@ def save_outputs(result: TrainResult, model_path: str | Path) -> list[Path]:
         if test is not None:
             picture_dir = Path(tempfile.mkdtemp(prefix=".pictures.", dir=folder))
             try:
-                for pic in draw_pictures(result.model, test, picture_dir):
+                probabilities = result.test_probabilities.get("test")
+                for pic in draw_pictures(result.model, test, picture_dir, probabilities):
                     tmp = temporary_beside(folder / pic.name)
                     staged.append((tmp, folder / pic.name))
                     os.replace(pic, tmp)

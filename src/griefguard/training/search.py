@@ -67,16 +67,8 @@ class OutOfFold:
 def apply_sentence_rule(
     probs: np.ndarray, worst: np.ndarray, sentences: np.ndarray, rule: SentenceRule, c: int
 ) -> np.ndarray:
-    """The scorer's sentence rule on arrays (the scorer's own implementation is tested against this)."""
-    if not rule.active:
-        return probs
-    whole = probs[:, c]
-    raised = (sentences >= 2) & (sentences >= rule.min_sentences) & (worst >= rule.gate) & (worst > whole)
-    new = whole + rule.weight * (worst - whole)
-    scale = np.where(raised, (1.0 - new) / np.maximum(1.0 - whole, 1e-300), 1.0)
-    out = probs * scale[:, None]
-    out[:, c] = np.where(raised, new, whole)
-    return out
+    """The sentence rule on out-of-fold arrays (`SentenceRule.apply`, the scorer's own)."""
+    return rule.apply(probs, worst, sentences, c)[0]
 
 
 class CrossValidation:
