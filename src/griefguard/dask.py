@@ -18,6 +18,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -200,7 +201,11 @@ def classify_files(
             else:
                 write = kept.to_json(str(staging / "part-*.jsonl"), orient="records", lines=True, compute=False)
             try:
-                counts = dask.compute(write, scored["label"].count(), scored["flagged"].sum(), scored.shape[0])
+                with warnings.catch_warnings():
+                    # The JSON writer is a delayed graph computed with expressions in one pass; dask says it
+                    # materialises the expressions to do so, which is what one pass over the input needs.
+                    warnings.filterwarnings("ignore", message="Computing mixed collections", category=UserWarning)
+                    counts = dask.compute(write, scored["label"].count(), scored["flagged"].sum(), scored.shape[0])
             except GriefguardError:
                 raise
             except (ValueError, TypeError, KeyError, OSError) as exc:  # raised on the workers, by the inputs
