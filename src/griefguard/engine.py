@@ -18,7 +18,7 @@ TfidfVectorizers does.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
 
@@ -26,7 +26,16 @@ import numpy as np
 
 from griefguard.normalize import DOC_MARK, SENTENCE_MARK, Layout, Tokens, canonicalizer, tokenize
 
-__all__ = ["CharVocabulary", "Encoded", "FeatureEngine", "Rows", "Vocabulary", "fit_char_vocabulary", "fit_vocabulary"]
+__all__ = [
+    "CharVocabulary",
+    "Encoded",
+    "FeatureEngine",
+    "Rows",
+    "Vocabulary",
+    "fit_char_vocabulary",
+    "fit_vocabulary",
+    "most_critical_sentences",
+]
 
 
 @dataclass(frozen=True)
@@ -353,6 +362,41 @@ class FeatureEngine:
     def transform(self, texts: Sequence[str]) -> Rows:
         """TF-IDF rows of a batch of replies."""
         return self.rows(self.encode(self.tokenize(texts)))
+
+
+def most_critical_sentences(
+    encoded: Encoded, critical: Callable[[np.ndarray], np.ndarray], docs: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each reply's most critical sentence, for the sentence rule (scoring and model selection both use this).
+
+    `critical(sentences)` gives the probability of critical of the given sentences (indices into the rows of
+    `FeatureEngine.rows(encoded, by="sentence")`); only sentences of replies with two or more non-empty ones
+    (and in `docs`, when given) are asked for. A sentence with no known word is no evidence: it scores 0.
+    Returns, per reply: the index of its most critical sentence among its sentence pieces (as
+    `normalize.sentence_texts` cuts it) and that sentence's probability, -1 and 0 for other replies; and the
+    number of its non-empty sentences.
+    """
+    layout, ids = encoded.layout, encoded.ids
+    n = len(layout.doc_starts) - 1
+    doc_of, starts = layout.sentence_doc, layout.sentence_starts
+    nonempty = np.diff(starts) > 0
+    counts = np.bincount(doc_of[nonempty], minlength=n)
+    index, score = np.full(n, -1, dtype=np.int64), np.zeros(n)
+    looked_at = nonempty & (counts[doc_of] >= 2)
+    if docs is not None:
+        looked_at &= np.isin(doc_of, docs)
+    candidates = np.flatnonzero(looked_at)
+    if not len(candidates):
+        return index, score, counts
+    p = np.array(critical(candidates), dtype=np.float64)
+    known = np.concatenate(([0], np.cumsum(ids > 0)))
+    p[(known[starts[candidates + 1]] - known[starts[candidates]]) == 0] = 0.0
+    owner = doc_of[candidates]
+    order = np.lexsort((-p, owner))  # by reply, most critical first
+    best = order[np.concatenate(([True], owner[order][1:] != owner[order][:-1]))]
+    index[owner[best]] = candidates[best] - np.searchsorted(doc_of, owner[best])  # minus the reply's first
+    score[owner[best]] = p[best]
+    return index, score, counts
 
 
 def _tfidf(

@@ -73,10 +73,12 @@ class SentenceRule:
         A raised reply's other labels shrink in proportion, so its probabilities still sum to 1. The one
         implementation of the rule: the scorer, model selection and the tests all call it.
         """
+        if not self.active:
+            return probs, np.zeros(len(probs), dtype=bool)
         whole = probs[:, critical]
         raised = (sentences >= 2) & (sentences >= self.min_sentences) & (worst >= self.gate) & (worst > whole)
-        if not self.active or not raised.any():
-            return probs, np.zeros(len(probs), dtype=bool) if not self.active else raised
+        if not raised.any():
+            return probs, raised
         new = whole + self.weight * (worst - whole)
         scale = np.where(raised, (1.0 - new) / np.maximum(1.0 - whole, 1e-300), 1.0)
         out = probs * scale[:, None]

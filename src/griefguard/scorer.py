@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from griefguard.engine import Encoded, FeatureEngine, Rows
+from griefguard.engine import FeatureEngine, Rows, most_critical_sentences
 from griefguard.model_file import POSITIVE_LABEL, ModelData, default_model_path, load_model
 from griefguard.normalize import sentence_texts
 
@@ -170,51 +170,25 @@ class Scorer:
         """
         engine = self._engine
         encoded = engine.encode(engine.tokenize(texts))
-        layout = encoded.layout
         probs = self._probabilities(engine.rows(encoded))
         coverage = engine.coverage(encoded)
         n = len(texts)
         rule = self._model.sentence_rule
         if rule.active or sentences:
-            worst, worst_score = self._worst_sentences(encoded, n)
+
+            def critical(chosen: np.ndarray) -> np.ndarray:
+                return self._probabilities(engine.rows(encoded, by="sentence"))[chosen, self._critical]
+
+            worst, worst_score, counts = most_critical_sentences(encoded, critical)
+            probs, raised = rule.apply(probs, worst_score, counts, self._critical)
         else:
-            worst, worst_score = np.full(n, -1, dtype=np.int64), np.zeros(n)
-        sentences = np.bincount(layout.sentence_doc[np.diff(layout.sentence_starts) > 0], minlength=n)
-        probs, raised = rule.apply(probs, np.where(worst >= 0, worst_score, 0.0), sentences, self._critical)
+            worst, worst_score, raised = np.full(n, -1, dtype=np.int64), np.zeros(n), np.zeros(n, dtype=bool)
         unknown = coverage == 0.0
         if unknown.any():  # no evidence: neutral, never flagged on the model's prior alone
             probs[unknown] = 0.0
             probs[unknown, self._fallback] = 1.0
             raised[unknown] = False
         return Batch(probs, coverage, worst, worst_score, raised)
-
-    def _worst_sentences(self, encoded: Encoded, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """For each reply of two or more (non-empty) sentences: the index of its most critical sentence among its
-        sentence pieces (as `normalize.sentence_texts` cuts it), and that sentence's probability of being
-        critical; -1 and 0 for other replies."""
-        worst = np.full(n, -1, dtype=np.int64)
-        worst_score = np.zeros(n)
-        layout, ids = encoded.layout, encoded.ids
-        doc_of = layout.sentence_doc
-        nonempty = np.diff(layout.sentence_starts) > 0
-        counted = np.bincount(doc_of[nonempty], minlength=n)
-        candidates = np.flatnonzero(nonempty & (counted[doc_of] >= 2))
-        if not len(candidates):
-            return worst, worst_score
-        rows = self._engine.rows(encoded, by="sentence")
-        critical = self._probabilities(rows)[candidates, self._critical]
-        # A sentence with no known word is no evidence of anything: it cannot be the most critical one.
-        known = np.concatenate(([0], np.cumsum(ids > 0)))
-        starts = layout.sentence_starts
-        critical[(known[starts[candidates + 1]] - known[starts[candidates]]) == 0] = 0.0
-        docs = doc_of[candidates]
-        order = np.lexsort((-critical, docs))  # by reply, most critical first
-        first = np.concatenate(([True], docs[order][1:] != docs[order][:-1]))
-        best = order[first]
-        first_piece = np.searchsorted(doc_of, docs[best])  # each reply's first sentence
-        worst[docs[best]] = candidates[best] - first_piece
-        worst_score[docs[best]] = critical[best]
-        return worst, worst_score
 
     def iter_batches(self, texts: Iterable[str], batch_size: int = BATCH_SIZE) -> Iterator[tuple[list[str], Batch]]:
         """(texts, scores) a batch at a time, for a stream of replies of any length (memory stays flat)."""

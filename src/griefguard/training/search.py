@@ -25,7 +25,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
 from griefguard.dataset import HARD_KINDS
-from griefguard.engine import Encoded, FeatureEngine
+from griefguard.engine import Encoded, FeatureEngine, most_critical_sentences
 from griefguard.metrics import best_f1_threshold, compute_metrics, roc_auc
 from griefguard.model_file import POSITIVE_LABEL, SentenceRule
 from griefguard.normalize import Tokens, tokenize
@@ -147,18 +147,12 @@ def _sentence_scores(
     engine: FeatureEngine, model: Any, encoded: Encoded, held: np.ndarray, c: int, n_labels: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """For the held-out replies: the highest sentence probability of critical, and the non-empty sentences."""
-    layout = encoded.layout
     sentence_rows = engine.rows(encoded, by="sentence").to_scipy()
-    doc_of = layout.sentence_doc
-    nonempty = np.diff(layout.sentence_starts) > 0
-    keep = np.isin(doc_of, held) & nonempty
-    counts = np.bincount(doc_of[keep], minlength=len(layout.doc_starts) - 1)
-    worst = np.zeros(len(layout.doc_starts) - 1)
-    chosen = np.flatnonzero(keep)
-    if len(chosen):
-        p = _proba(model, sentence_rows[chosen], n_labels)[:, c]
-        np.maximum.at(worst, doc_of[chosen], p)
-    worst[counts < 2] = 0.0
+
+    def critical(chosen: np.ndarray) -> np.ndarray:
+        return _proba(model, sentence_rows[chosen], n_labels)[:, c]
+
+    _, worst, counts = most_critical_sentences(encoded, critical, held)
     return worst[held], counts[held]
 
 
