@@ -19,7 +19,6 @@ from griefguard import Prediction, load_scorer
 from griefguard.model_file import SentenceRule
 from griefguard.normalize import sentence_texts, tokens
 from griefguard.scorer import Scorer
-from griefguard.training.search import apply_sentence_rule
 
 SCORER = load_scorer()
 
@@ -160,7 +159,7 @@ def _rule_the_slow_way(ruled: Scorer, texts: list[str]) -> np.ndarray:
         counts[i] = len(pieces)
         if len(pieces) >= 2:
             worst[i] = plain.probabilities(pieces)[:, 0].max()
-    return apply_sentence_rule(whole, worst, counts, ruled.model.sentence_rule, 0)
+    return ruled.model.sentence_rule.apply(whole, worst, counts, 0)[0]
 
 
 def test_batch_scores_follow_the_stated_sentence_rule() -> None:

@@ -14,11 +14,12 @@ import pytest
 from conftest import DATA, MODEL, MODELS, ROOT, SMALL_CORPUS, write_csv
 
 from griefguard.dataset import load_labeled
+from griefguard.metrics import compute_metrics
 from griefguard.model_file import SentenceRule, load_model
 from griefguard.scorer import Scorer, load_scorer
 from griefguard.training import ModelParams, build_pipeline, load_corpus, save_outputs, train
 from griefguard.training.run import export_model, fit_model
-from griefguard.training.search import apply_sentence_rule, moderation_threshold
+from griefguard.training.search import moderation_threshold
 
 VOLATILE = ("created", "training_seconds")
 
@@ -115,9 +116,31 @@ def test_sentence_rule_on_arrays() -> None:
     probs = np.array([[0.2, 0.7, 0.1], [0.2, 0.7, 0.1], [0.2, 0.7, 0.1]])
     worst = np.array([0.95, 0.95, 0.5])
     counts = np.array([4, 2, 4])
-    out = apply_sentence_rule(probs, worst, counts, SentenceRule(1.0, 0.9, 3), 0)
+    out = SentenceRule(1.0, 0.9, 3).apply(probs, worst, counts, 0)[0]
     assert out[0, 0] == pytest.approx(0.95) and np.allclose(out.sum(axis=1), 1.0)
     assert np.array_equal(out[1:], probs[1:]), "too few sentences, or a sentence under the gate"
+
+
+def test_a_given_sentence_rule_is_used_with_its_cross_validated_threshold(small_corpus: Path) -> None:
+    """`train(search=False)` with a sentence rule keeps it; its threshold and cross-validated metrics come from
+    the out-of-fold predictions with that rule applied."""
+    from griefguard.metrics import best_f1_threshold
+    from griefguard.training.search import CrossValidation
+
+    rule = SentenceRule(1.0, 0.3, 2)  # low enough to raise some of this small corpus's replies
+    params = ModelParams(min_df=1, sentence_rule=rule)
+    corpus = _small(small_corpus)
+    result = train(corpus, folds=3, search=False, params=params)
+    assert result.model.sentence_rule == rule and result.card["selection"]["sentence_rule"]["kept"] is True
+    rows, labels = corpus.training_rows(), list(result.model.labels)
+    cv = CrossValidation(rows, labels, 3, 0)
+    oof = cv.run(replace(params, sentence_rule=SentenceRule()), sentences=True)
+    ruled = oof.with_rule(rule, 0)
+    assert not np.array_equal(ruled, oof.probabilities)
+    y = np.array([lab == "critical" for lab in rows.labels])
+    assert result.model.threshold == best_f1_threshold(y, ruled[:, 0])
+    expected = compute_metrics(rows.labels, ruled, labels, result.model.threshold, rows.kinds, rows.contexts)
+    assert result.card["metrics"]["cross_validation"] == expected
 
 
 def test_save_is_atomic(small_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -26,8 +26,8 @@ from griefguard.training.params import ModelParams, fit_classifier, fit_engine
 from griefguard.training.search import (
     SIMPLER_WINS_WITHIN,
     CrossValidation,
+    Scored,
     _record,
-    apply_sentence_rule,
     select_model,
     selection_score,
     sentence_rule_candidates,
@@ -110,14 +110,16 @@ def _versions() -> dict[str, str]:
     }
 
 
-def _choose_sentence_rule(cv: CrossValidation, params: ModelParams, tried: list[dict], say: Progress) -> tuple:
-    """The best-scoring sentence rule in cross-validation (no rule unless one scores at least as well)."""
+def _choose_sentence_rule(
+    cv: CrossValidation, params: ModelParams, tried: list[dict], say: Progress
+) -> tuple[ModelParams, Scored, np.ndarray]:
+    """The best-scoring sentence rule in cross-validation (no rule unless one scores at least as well), its
+    selection score and its out-of-fold probabilities."""
     oof = cv.run(replace(params, sentence_rule=SentenceRule()), sentences=True)
     c = cv.labels.index(POSITIVE_LABEL)
-    assert oof.worst_sentence is not None and oof.sentences is not None
     best = None
     for rule in sentence_rule_candidates():
-        probs = apply_sentence_rule(oof.probabilities, oof.worst_sentence, oof.sentences, rule, c)
+        probs = oof.with_rule(rule, c)
         scored = selection_score(cv.rows, cv.labels, probs)
         candidate = replace(params, sentence_rule=rule)
         _record(tried, "sentences", candidate, scored)
@@ -209,10 +211,12 @@ def train(
     y = cv.y
     c = labels.index(POSITIVE_LABEL)
     rule_record: dict[str, Any] = {}
+    rule_scored: Scored | None = None
+    rule_oof: np.ndarray | None = None  # out-of-fold probabilities with the candidate's sentence rule
     if search:
-        candidate, rule_scored, _ = _choose_sentence_rule(cv, chosen, tried, say)
+        candidate, rule_scored, rule_oof = _choose_sentence_rule(cv, chosen, tried, say)
     else:
-        candidate, rule_scored = replace(chosen, sentence_rule=start.sentence_rule), None
+        candidate = replace(chosen, sentence_rule=start.sentence_rule)
     say("fitting the final model on all training rows")
     engine, classifier = fit_model(chosen, rows.texts, y, cv.weights(chosen), random_state)
     threshold = selection.scored.threshold
@@ -221,11 +225,8 @@ def train(
     if candidate.sentence_rule.active:
         if rule_scored is None:  # given, not searched: use it
             oof = cv.run(replace(chosen, sentence_rule=SentenceRule()), sentences=True)
-            assert oof.worst_sentence is not None and oof.sentences is not None
-            probs = apply_sentence_rule(
-                oof.probabilities, oof.worst_sentence, oof.sentences, candidate.sentence_rule, c
-            )
-            rule_threshold = best_f1_threshold(y == c, probs[:, c])
+            rule_oof = oof.with_rule(candidate.sentence_rule, c)
+            rule_threshold = best_f1_threshold(y == c, rule_oof[:, c])
             ruled = replace(model, sentence_rule=candidate.sentence_rule, threshold=rule_threshold)
             rule_record = {"kept": True, "reason": "given with --no-search"}
         else:
@@ -244,9 +245,8 @@ def train(
     # Cross-validated metrics of the chosen model (authored rows; real rows reported separately).
     final_oof = selection.oof.probabilities
     if chosen.sentence_rule.active:
-        oof = cv.run(replace(chosen, sentence_rule=SentenceRule()), sentences=True)
-        assert oof.worst_sentence is not None and oof.sentences is not None
-        final_oof = apply_sentence_rule(oof.probabilities, oof.worst_sentence, oof.sentences, chosen.sentence_rule, c)
+        assert rule_oof is not None  # the rule was kept: chosen is its candidate
+        final_oof = rule_oof
     authored = ~rows.is_real
     cv_metrics = compute_metrics(
         [lab for lab, a in zip(rows.labels, authored, strict=True) if a],

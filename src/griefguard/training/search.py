@@ -63,12 +63,12 @@ class OutOfFold:
     worst_sentence: np.ndarray | None = None
     sentences: np.ndarray | None = None  # non-empty sentences per reply
 
-
-def apply_sentence_rule(
-    probs: np.ndarray, worst: np.ndarray, sentences: np.ndarray, rule: SentenceRule, c: int
-) -> np.ndarray:
-    """The sentence rule on out-of-fold arrays (`SentenceRule.apply`, the scorer's own)."""
-    return rule.apply(probs, worst, sentences, c)[0]
+    def with_rule(self, rule: SentenceRule, c: int) -> np.ndarray:
+        """The probabilities with a sentence rule applied (`SentenceRule.apply`, the scorer's own); needs a run
+        with sentences."""
+        if self.worst_sentence is None or self.sentences is None:
+            raise ValueError("these out-of-fold predictions were made without sentences")
+        return rule.apply(self.probabilities, self.worst_sentence, self.sentences, c)[0]
 
 
 class CrossValidation:
@@ -84,15 +84,14 @@ class CrossValidation:
         strata = np.array([f"{lab}|{real}" for lab, real in zip(rows.labels, self.is_real, strict=True)])
         self.splits = list(splitter.split(np.zeros(len(self.y)), strata))
         self.jobs = jobs or min(2, os.cpu_count() or 1)
-        self._tokens: dict[tuple[str, int], tuple[Tokens, np.ndarray]] = {}
+        self._tokens: dict[tuple[str, int], Tokens] = {}
         self._features: dict[tuple[Any, ...], list[tuple[Any, Any]]] = {}
 
     def tokens(self, normalizer: str, negation_scope: int) -> Tokens:
         key = (normalizer, negation_scope)
         if key not in self._tokens:
-            tokens = tokenize(self.rows.texts, normalizer, negation_scope)
-            self._tokens[key] = (tokens, np.zeros(0))
-        return self._tokens[key][0]
+            self._tokens[key] = tokenize(self.rows.texts, normalizer, negation_scope)
+        return self._tokens[key]
 
     def _fold_features(self, params: ModelParams) -> list[tuple[Any, Any]]:
         """For each fold: the engine fitted on its training rows, and the TF-IDF matrix of every row."""
