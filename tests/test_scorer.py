@@ -58,7 +58,10 @@ def test_score_score_many_classify_and_probabilities_agree(scorer: Scorer) -> No
         assert p.label == scorer.labels[int(np.argmax(row))]
         assert p.flagged == (p.score >= scorer.threshold)
         assert p.probabilities == dict(zip(scorer.labels, row.tolist(), strict=True))
+    same, coverage = scorer.probabilities_and_coverage(iter(texts))
+    assert np.array_equal(same, probs) and coverage.tolist() == [p.coverage for p in scorer.classify(texts)]
     assert scorer.score_many([]).shape == (0,) and scorer.probabilities([]).shape == (0, 3)
+    assert [a.shape for a in scorer.probabilities_and_coverage([])] == [(0, 3), (0,)]
 
 
 def test_classify_uses_the_model_threshold_or_the_one_given(scorer: Scorer) -> None:

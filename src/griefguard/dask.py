@@ -72,11 +72,7 @@ def _classify_partition(
     n, k = len(values), len(scorer.labels)
     probs = np.full((n, k), np.nan)
     coverage = np.full(n, np.nan)
-    texts = [v for v, good in zip(values, ok, strict=True) if good]
-    if texts:
-        parts = [(b.probabilities, b.coverage) for _, b in scorer.iter_batches(texts)]
-        probs[ok] = np.concatenate([p for p, _ in parts])
-        coverage[ok] = np.concatenate([c for _, c in parts])
+    probs[ok], coverage[ok] = scorer.probabilities_and_coverage(v for v, good in zip(values, ok, strict=True) if good)
     c = scorer.labels.index("critical")
     labels = np.asarray(scorer.labels, dtype=object)[np.nan_to_num(probs).argmax(axis=1)] if n else np.array([])
     out = frame.copy()

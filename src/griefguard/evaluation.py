@@ -3,7 +3,7 @@
 - `evaluate_labeled`: flag and label metrics of a labeled file, per kind when it has a kind column;
 - `real_report`: for held-out real comments, the share of neutral and of empathic comments flagged, and how
   well the critical score ranks hostile comments above benign ones (ROC AUC);
-- `errors`: the rows a model gets wrong, for a moderator to look at and correct.
+- `misclassified`: the rows a model gets wrong, for a moderator to look at and correct.
 """
 
 from __future__ import annotations
@@ -20,17 +20,9 @@ from griefguard.scorer import Scorer
 __all__ = ["Misclassified", "evaluate_labeled", "labeled_metrics", "misclassified", "real_report"]
 
 
-def _scores(scorer: Scorer, data: LabeledData) -> tuple[np.ndarray, np.ndarray]:
-    probs, coverage = [], []
-    for _, batch in scorer.iter_batches(data.texts):
-        probs.append(batch.probabilities)
-        coverage.append(batch.coverage)
-    return np.concatenate(probs), np.concatenate(coverage)
-
-
 def evaluate_labeled(scorer: Scorer, data: LabeledData, threshold: float | None = None) -> dict[str, Any]:
     """Metrics of a scorer on a labeled file (per-kind accuracy only when the file has a kind column)."""
-    return labeled_metrics(data, _scores(scorer, data)[0], scorer.labels, scorer.check_threshold(threshold))
+    return labeled_metrics(data, scorer.probabilities(data.texts), scorer.labels, scorer.check_threshold(threshold))
 
 
 def labeled_metrics(
@@ -59,7 +51,7 @@ class Misclassified:
 def misclassified(scorer: Scorer, data: LabeledData, threshold: float | None = None) -> list[Misclassified]:
     """Every row whose flag or label is wrong, most confidently wrong first."""
     cut = scorer.check_threshold(threshold)
-    probs, coverage = _scores(scorer, data)
+    probs, coverage = scorer.probabilities_and_coverage(data.texts)
     c = scorer.labels.index("critical")
     out = []
     for e, p, cov in zip(data.examples, probs, coverage, strict=True):

@@ -196,10 +196,19 @@ class Scorer:
         while batch := list(islice(iterator, batch_size)):
             yield batch, self.predict_batch([_check_text(t) for t in batch])
 
+    def probabilities_and_coverage(self, texts: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Each reply's probability of each label (columns in the order of `labels`) and its coverage."""
+        probs, coverage = [], []
+        for _, batch in self.iter_batches(texts):
+            probs.append(batch.probabilities)
+            coverage.append(batch.coverage)
+        if not probs:
+            return np.zeros((0, len(self.labels))), np.zeros(0)
+        return np.concatenate(probs), np.concatenate(coverage)
+
     def probabilities(self, texts: Iterable[str]) -> np.ndarray:
         """Each reply's probability of each label (columns in the order of `labels`)."""
-        parts = [b.probabilities for _, b in self.iter_batches(texts)]
-        return np.concatenate(parts) if parts else np.zeros((0, len(self.labels)))
+        return self.probabilities_and_coverage(texts)[0]
 
     def iter_scores(self, texts: Iterable[str], batch_size: int = BATCH_SIZE) -> Iterator[float]:
         """Scores for a stream of replies, in order, computed a batch at a time."""
