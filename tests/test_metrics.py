@@ -64,3 +64,15 @@ def test_compute_metrics_flags_and_labels() -> None:
     assert m["flagged_by_label"] == {"critical": 1.0, "supportive": 0.0, "neutral": 0.5}
     assert m["label"]["accuracy"] == 0.75 and m["kinds"]["question"]["accuracy"] == 1.0
     assert "" not in m["kinds"]
+
+
+def test_text_table_aligns_columns_under_a_rule() -> None:
+    from griefguard.metrics import text_table
+
+    out = text_table([("metric", "test"), ("ROC AUC (critical)", "0.981"), ("replies", "2140")])
+    assert out.splitlines() == [
+        "metric               test",
+        "------------------  -----",
+        "ROC AUC (critical)  0.981",
+        "replies              2140",
+    ]

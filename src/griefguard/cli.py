@@ -10,7 +10,6 @@ permission), interrupt and SIGTERM becomes one line on stderr with its documente
 from __future__ import annotations
 
 import errno
-import io
 import json
 import os
 import shutil
@@ -299,18 +298,9 @@ def classify_cli(
 
 
 def _print_table(rows: list[tuple[str, ...]], stream: IO[str] | None = None) -> None:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    buf = io.StringIO()
-    for n, row in enumerate(rows):
-        buf.write(
-            "  ".join(
-                c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
-            ).rstrip()
-            + "\n"
-        )
-        if n == 0:
-            buf.write("  ".join("-" * w for w in widths) + "\n")
-    (stream or sys.stdout).write(buf.getvalue())
+    from griefguard.metrics import text_table
+
+    (stream or sys.stdout).write(text_table(rows))
 
 
 @app.command("info")

@@ -1,25 +1,13 @@
-"""`griefguard info`: the model card as text for people (numpy-free: it reads the card the model carries)."""
+"""`griefguard info`: the model card as text for people (it reads the card the model carries; nothing is scored)."""
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-from griefguard.metrics import metrics_table, real_table
+from griefguard.metrics import metrics_table, real_table, text_table
 from griefguard.scorer import Scorer
 
 __all__ = ["describe"]
-
-
-def _table(rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    out = io.StringIO()
-    for n, row in enumerate(rows):
-        cells = [c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]
-        out.write("  ".join(cells).rstrip() + "\n")
-        if n == 0:
-            out.write("  ".join("-" * w for w in widths) + "\n")
-    return out.getvalue()
 
 
 def describe(scorer: Scorer) -> str:
@@ -50,7 +38,7 @@ def describe(scorer: Scorer) -> str:
     named = {"cross-validation": metrics["cross_validation"]} if "cross_validation" in metrics else {}
     named.update(metrics.get("tests", {}))
     if named:
-        text += "\n" + _table(metrics_table(named))
+        text += "\n" + text_table(metrics_table(named))
     if metrics.get("real"):
-        text += "\n" + _table(real_table(metrics["real"]))
+        text += "\n" + text_table(real_table(metrics["real"]))
     return text

@@ -26,6 +26,7 @@ __all__ = [
     "precision_recall_f1",
     "real_table",
     "roc_auc",
+    "text_table",
 ]
 
 
@@ -245,3 +246,16 @@ def real_table(real: dict[str, Any]) -> list[tuple[str, ...]]:
             )
         )
     return rows
+
+
+def text_table(rows: Sequence[Sequence[str]]) -> str:
+    """Rows as aligned plain text for a terminal: the first column left-aligned, the others right-aligned, and
+    a rule under the header row."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for n, row in enumerate(rows):
+        cells = [c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]
+        lines.append("  ".join(cells).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "".join(line + "\n" for line in lines)
