@@ -34,6 +34,7 @@ from griefguard.errors import (
 )
 
 if TYPE_CHECKING:
+    from griefguard.dataset import LabeledData
     from griefguard.scorer import Scorer
 
 app = typer.Typer(
@@ -326,12 +327,18 @@ def evaluate(
     label_column: str = "label",
 ) -> dict[str, Any]:
     """Metrics of a model on a labeled CSV or JSON Lines file (the same metrics training reports)."""
-    from griefguard.dataset import load_labeled
     from griefguard.evaluation import evaluate_labeled
 
-    scorer = _load(model)
-    data = load_labeled(path, text_column, label_column, check=False, any_kind=True, labels=scorer.labels)
+    scorer, data = _load_labeled(path, model, text_column, label_column)
     return evaluate_labeled(scorer, data, threshold)
+
+
+def _load_labeled(path: Path, model: Path | None, text_column: str, label_column: str) -> tuple[Scorer, LabeledData]:
+    """The model, and the labeled file read for it (any kinds; the labels the model knows)."""
+    from griefguard.dataset import load_labeled
+
+    scorer = _load(model)
+    return scorer, load_labeled(path, text_column, label_column, check=False, any_kind=True, labels=scorer.labels)
 
 
 @app.command("evaluate")
@@ -350,14 +357,12 @@ def evaluate_cli(
 
     Labels are critical, supportive or neutral; a kind column (any values) gives per-kind figures.
     """
-    from griefguard.dataset import load_labeled
     from griefguard.evaluation import evaluate_labeled, misclassified
     from griefguard.metrics import metrics_table
 
     if output is not None:
         check_output(output)
-    scorer = _load(model)
-    data = load_labeled(path, text_column, label_column, check=False, any_kind=True, labels=scorer.labels)
+    scorer, data = _load_labeled(path, model, text_column, label_column)
     metrics = evaluate_labeled(scorer, data, threshold)
     if output is not None:
         from griefguard.atomic import atomic_writer
