@@ -187,7 +187,7 @@ class Batcher:
 def _score_many(scorer: Scorer, items: list[_Pending]) -> list[list[dict[str, Any]]]:
     """Score several requests' replies in one call and hand each request its own results."""
     texts = [t for item in items for t in item.texts]
-    results = _score(scorer, texts, None, False)
+    results = _score(scorer, texts)
     out, start = [], 0
     for item in items:
         mine = results[start : start + len(item.texts)]
@@ -327,24 +327,18 @@ def create_app(
     return app
 
 
-def _score(scorer: Scorer, texts: list[str], ids: list[Any] | None, explain: bool) -> list[dict[str, Any]]:
-    from griefguard.classify import explanation_fields
-
-    results = []
-    for i, p in enumerate(scorer.classify(texts)):
-        entry: dict[str, Any] = {
+def _score(scorer: Scorer, texts: list[str]) -> list[dict[str, Any]]:
+    """One response entry per reply: label, score, flagged, coverage and probabilities."""
+    return [
+        {
             "label": p.label,
             "score": round(p.score, 6),
             "flagged": p.flagged,
             "coverage": round(p.coverage, 4),
             "probabilities": {k: round(v, 6) for k, v in p.probabilities.items()},
         }
-        if ids is not None:
-            entry["id"] = ids[i]
-        if explain:
-            entry.update(explanation_fields(scorer, p.text, scorer.threshold))
-        results.append(entry)
-    return results
+        for p in scorer.classify(texts)
+    ]
 
 
 def app_from_environment() -> Any:
