@@ -21,7 +21,7 @@ import numpy as np
 
 from griefguard.engine import FeatureEngine, Rows, most_critical_sentences
 from griefguard.model_file import POSITIVE_LABEL, ModelData, default_model_path, load_model
-from griefguard.normalize import sentence_texts
+from griefguard.normalize import canonicalizer, sentence_texts
 
 __all__ = ["Explanation", "Prediction", "Scorer", "load_scorer"]
 
@@ -303,7 +303,8 @@ class Scorer:
         n-grams are credited to the words they occur in, split evenly between their occurrences.
         """
         engine = self._engine
-        encoded = engine.encode(engine.tokenize([text]))
+        tokens = engine.tokenize([text])
+        encoded = engine.encode(tokens)
         rows = engine.rows(encoded)
         if not len(rows.data):
             return [], []
@@ -330,15 +331,12 @@ class Scorer:
         word = rows.indices < vocabulary.n_features
         for j, value, weight in zip(rows.indices[word].tolist(), contribution[word], rows.data[word], strict=True):
             credit(" ".join(vocabulary.decode(j)), float(value), weight * self._coef[j, against])
-        if engine.chars is not None and (~word).any() and encoded.types is not None:
-            canonical = engine.tokenize([text]).tokens
-            from griefguard.normalize import canonicalizer
-
+        if engine.chars is not None and (~word).any():
             canon = canonicalizer(vocabulary.normalizer)
             owners: dict[int, list[str]] = {}
-            for token in canonical:
-                for g in engine.chars.features_of(canon(token)):
-                    owners.setdefault(g, []).append(canon(token))
+            for token in map(canon, tokens.tokens):
+                for g in engine.chars.features_of(token):
+                    owners.setdefault(g, []).append(token)
             for j, value, weight in zip(
                 rows.indices[~word].tolist(), contribution[~word], rows.data[~word], strict=True
             ):
