@@ -161,20 +161,19 @@ class _TokenIds(dict[str, int]):
     """Split token -> id of its canonical form (0 if unknown), filled as tokens are met.
 
     Each token is canonicalised once; after that a lookup is one C-level dict access. It only ever maps a
-    token to the same value, so sharing it between threads is safe, and it stops growing at CACHE_LIMIT
-    entries, so memory stays bounded on an endless stream.
+    token to the same value, so sharing it between threads is safe, and it stops growing at `limit` entries,
+    so memory stays bounded on an endless stream.
     """
 
-    CACHE_LIMIT = 500_000
-
-    def __init__(self, vocabulary: Vocabulary) -> None:
+    def __init__(self, vocabulary: Vocabulary, limit: int) -> None:
         super().__init__({"\x00": -DOC_MARK, "\x01": -SENTENCE_MARK})  # the batch's separators
         self.known = {t: i for i, t in enumerate(vocabulary.tokens, start=1)}
         self.canonical = canonicalizer(vocabulary.normalizer)
+        self.limit = limit
 
     def __missing__(self, token: str) -> int:
         value = self.known.get(self.canonical(token), 0)
-        if len(self) < self.CACHE_LIMIT:
+        if len(self) < self.limit:
             self[token] = value
         return value
 
@@ -261,7 +260,7 @@ class FeatureEngine:
     TfidfVectorizer per block, with smooth IDF, L2 norm and optional sublinear TF, joined as a FeatureUnion),
     for any batch of replies or their sentences."""
 
-    CACHE_LIMIT = 500_000  # distinct tokens remembered before the cache starts again (memory stays bounded)
+    CACHE_LIMIT = 500_000  # distinct tokens a token cache holds (memory stays bounded on an endless stream)
 
     def __init__(
         self,
@@ -282,7 +281,8 @@ class FeatureEngine:
         if chars is not None and self.char_idf is not None and self.char_idf.shape != (chars.n_features,):
             raise ValueError(f"char idf has shape {self.char_idf.shape}, expected ({chars.n_features},)")
         self.sublinear_tf = bool(sublinear_tf)
-        self._ids = _TokenIds(vocabulary)
+        # One token cache: word ids alone, or (with a character block) word ids and character n-grams.
+        self._ids = _TokenIds(vocabulary, self.CACHE_LIMIT) if chars is None else None
         self._types = _TokenTypes(vocabulary, chars) if chars is not None else None
 
     @property
@@ -298,11 +298,12 @@ class FeatureEngine:
         One dict lookup per token: the separators between replies and sentences are looked up too (as
         negative ids), so the layout comes from the same pass.
         """
-        if self._types is None:
+        if self._ids is not None:
             flat = np.fromiter(map(self._ids.__getitem__, tokens.flat), dtype=np.int64, count=len(tokens.flat))
             layout = Layout.from_marks(np.where(flat < 0, -flat, 0).astype(np.int8))
             return Encoded(flat[layout.keep], None, layout)
         cache = self._types
+        assert cache is not None
         if cache.count > self.CACHE_LIMIT:
             cache = self._types = _TokenTypes(self.vocabulary, cache.chars)
         types = cache.types(tokens.flat)
