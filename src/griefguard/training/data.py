@@ -115,14 +115,12 @@ def load_corpus(
     """
     if train:
         train_paths, test_paths, real_paths = [Path(p) for p in train], {}, []
-        if real_dir is not None:
-            real_paths = sorted(Path(real_dir).glob("*.csv"))
     else:
         if data_dir is None:
             raise DataError("no training data: give a data folder or --train files")
         train_paths, test_paths, real_paths = _layout(Path(data_dir))
-        if real_dir is not None:
-            real_paths = sorted(Path(real_dir).glob("*.csv"))
+    if real_dir is not None:
+        real_paths = sorted(Path(real_dir).glob("*.csv"))
     train_paths += [Path(p) for p in extra]
     if test is not None:
         test_paths = {"test": Path(test), **{k: v for k, v in test_paths.items() if k != "test"}}
