@@ -8,11 +8,13 @@ duplicate or a test row that near-copies a training row stops training before a 
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
 import os
 import re
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,9 +23,11 @@ from pathlib import Path
 from griefguard.errors import DataError
 
 __all__ = [
+    "EVERYDAY_KINDS",
     "HARD_KINDS",
     "REGISTER_KINDS",
     "KINDS",
+    "THREAD_KINDS",
     "LABELS",
     "Example",
     "LabeledData",
@@ -38,7 +42,12 @@ __all__ = [
 LABELS = ("critical", "supportive", "neutral")  # index 0 is the positive class: what gets flagged
 HARD_KINDS = ("defends", "polite_critical", "sarcasm", "negation", "short", "mixed")
 REGISTER_KINDS = ("question", "offtopic", "hostile", "foreign")
-KINDS = ("plain", *HARD_KINDS, *REGISTER_KINDS)
+# The everyday replies a moderator sees most (labeling guide, "Everyday replies").
+EVERYDAY_KINDS = ("condolence", "swearing", "death_fact", "gentle_advice", "hedged")
+KINDS = ("plain", *HARD_KINDS, *REGISTER_KINDS, *EVERYDAY_KINDS)
+# A thread row is read with the comment it answers (labeling guide, "Threads"); a file with a `parent` column is a
+# thread file and its rows take these kinds.
+THREAD_KINDS = ("defends", "piles_on", "attacks_supporter", "agrees_support", "side_talk", "direct", "echo_short")
 NEAR_DUPLICATE_JACCARD = 0.8  # word-3-gram Jaccard similarity at which two replies count as copies
 
 _WORD = re.compile(r"\w+")
@@ -46,7 +55,8 @@ _WORD = re.compile(r"\w+")
 
 @dataclass(frozen=True)
 class Example:
-    """One labeled reply and where it came from (`role` and `split` are set in real-comment files)."""
+    """One labeled reply and where it came from (`role` and `split` are set in real-comment files; `parent` and
+    `post` in thread files, empty for a reply read alone or a direct reply to the post)."""
 
     text: str
     label: str
@@ -55,6 +65,13 @@ class Example:
     kind: str = ""
     role: str = ""
     split: str = ""
+    parent: str = ""
+    post: str = ""
+
+    @property
+    def identity(self) -> tuple[str, str]:
+        """What makes two rows the same row: the reply's text under the same parent (both folded by `_key`)."""
+        return (_key(self.parent) if self.parent else "", _key(self.text))
 
 
 @dataclass
@@ -65,10 +82,24 @@ class LabeledData:
     examples: list[Example]
     sha256: str
     columns: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # rows left out: unknown label or kind, empty text
 
     @property
     def texts(self) -> list[str]:
         return [e.text for e in self.examples]
+
+    @property
+    def is_thread(self) -> bool:
+        """A thread file: each reply is read with the comment it answers (a `parent` column)."""
+        return "parent" in self.columns
+
+    @property
+    def parents(self) -> list[str]:
+        return [e.parent for e in self.examples]
+
+    @property
+    def posts(self) -> list[str]:
+        return [e.post for e in self.examples]
 
     @property
     def labels(self) -> list[str]:
@@ -80,7 +111,7 @@ class LabeledData:
 
     def subset(self, keep: Callable[[Example], bool]) -> LabeledData:
         """The rows for which `keep` is true (same file, same hash)."""
-        return LabeledData(self.path, [e for e in self.examples if keep(e)], self.sha256, self.columns)
+        return LabeledData(self.path, [e for e in self.examples if keep(e)], self.sha256, self.columns, self.problems)
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -98,9 +129,17 @@ def _decode(path: Path, raw: bytes) -> str:
         ) from None
 
 
+@functools.cache
+def _is_punctuation(char: str) -> bool:
+    return unicodedata.category(char).startswith("P")
+
+
 def _key(text: str) -> str:
-    """Text with case and whitespace folded: two replies with the same key are the same reply."""
-    return " ".join(text.casefold().split())
+    """Text with case, punctuation and whitespace folded: two replies with the same key are the same reply ("so
+    sorry" and "So Sorry!"). A reply of punctuation alone keys on itself."""
+    folded = text.casefold()
+    bare = "".join(" " if _is_punctuation(c) else c for c in folded)
+    return " ".join(bare.split()) or " ".join(folded.split())
 
 
 def is_jsonl(path: Path) -> bool:
@@ -164,10 +203,12 @@ def load_labeled(
 ) -> LabeledData:
     """Read a labeled CSV or JSON Lines file (UTF-8). Raises DataError naming file and line on the first problem.
 
-    Required are the text and label columns (a label must be one of `labels`); `context`, `kind`, `role` and
-    `split` are read when present. A `kind` must be one of KINDS unless `any_kind` (a moderator's own labeled
-    export can use its own kinds). With `check=False` rows are read but duplicates are not looked for (for
-    reporting every problem with `find_problems`).
+    Required are the text and label columns (a label must be one of `labels`); `context`, `kind`, `role`,
+    `split`, `parent` and `post` are read when present. A `kind` must be one of KINDS (THREAD_KINDS in a file
+    with a `parent` column) unless `any_kind` (a moderator's own labeled export can use its own kinds). With
+    `check=False` a row with an unknown label or kind or an empty text is left out and listed in `problems`, and
+    duplicates are not looked for: `find_problems` reports all of them at once. A file that cannot be read at all
+    (missing, binary, not UTF-8, without the columns) raises DataError either way.
     """
     path = Path(path)
     try:
@@ -190,16 +231,22 @@ def load_labeled(
             f"the file has {', '.join(header) or 'none'} (choose others with --text-column and --label-column)"
         )
     examples: list[Example] = []
+    problems: list[str] = []
+    kinds = THREAD_KINDS if "parent" in header else KINDS
     for line, row in rows:
         text = row.get(text_column, "")
         label = row.get(label_column, "").strip()
         kind = row.get("kind", "").strip()
+        row_problems = []
         if not text.strip():
-            raise DataError(f"{path}:{line}: empty text")
+            row_problems.append(f"{path}:{line}: empty text")
         if label not in labels:
-            raise DataError(f"{path}:{line}: unknown label {label!r} (expected {', '.join(labels)})")
-        if "kind" in header and not any_kind and kind not in KINDS:
-            raise DataError(f"{path}:{line}: unknown kind {kind!r} (expected one of {', '.join(KINDS)})")
+            row_problems.append(f"{path}:{line}: unknown label {label!r} (expected {', '.join(labels)})")
+        if "kind" in header and not any_kind and kind not in kinds:
+            row_problems.append(f"{path}:{line}: unknown kind {kind!r} (expected one of {', '.join(kinds)})")
+        if row_problems:
+            problems.extend(row_problems)
+            continue
         examples.append(
             Example(
                 text=text,
@@ -209,11 +256,15 @@ def load_labeled(
                 kind=kind,
                 role=row.get("role", "").strip(),
                 split=row.get("split", "").strip(),
+                parent=row.get("parent", "") or "",
+                post=row.get("post", "") or "",
             )
         )
-    if not examples:
+    if not examples and not problems:
         raise DataError(f"{path}: no rows after the header")
-    data = LabeledData(path=path, examples=examples, sha256=hashlib.sha256(raw).hexdigest(), columns=header)
+    data = LabeledData(
+        path=path, examples=examples, sha256=hashlib.sha256(raw).hexdigest(), columns=header, problems=problems
+    )
     if check:
         problems = find_problems([data])
         if problems:
@@ -224,9 +275,9 @@ def load_labeled(
 
 def _exact_problems(data: LabeledData) -> list[str]:
     problems = []
-    first: dict[str, Example] = {}
+    first: dict[tuple[str, str], Example] = {}
     for ex in data.examples:
-        key = _key(ex.text)
+        key = ex.identity
         seen = first.get(key)
         if seen is None:
             first[key] = ex
@@ -250,8 +301,10 @@ def near_duplicates(
     """Pairs of rows, across and within datasets, whose word-3-gram Jaccard similarity is >= threshold.
 
     Returns ((dataset index, row index), (dataset index, row index), similarity), earlier row first.
-    Replies of fewer than three words have no 3-grams and are covered by the exact-duplicate check.
-    Candidate pairs come from an inverted index, so this stays fast on tens of thousands of rows.
+    Replies of fewer than three words have no 3-grams and are covered by the exact-duplicate check. Rows with the
+    same folded text (`_key`) are not near-duplicates of each other: they are exact duplicates, or, in thread
+    files, the same reply under different parents. Candidate pairs come from an inverted index, so this stays
+    fast on tens of thousands of rows.
     """
     postings: dict[tuple[str, ...], list[int]] = defaultdict(list)
     refs: list[tuple[int, int]] = []
@@ -285,18 +338,20 @@ def find_problems(datasets: Sequence[LabeledData]) -> list[str]:
     """
     problems: list[str] = []
     for data in datasets:
+        problems.extend(data.problems)
         problems.extend(_exact_problems(data))
-    first: dict[str, tuple[LabeledData, Example]] = {}
+    first: dict[tuple[str, str], tuple[LabeledData, Example]] = {}
     for data in datasets:
-        local: set[str] = set()
+        local: set[tuple[str, str]] = set()
         for ex in data.examples:
-            key = _key(ex.text)
+            key = ex.identity
             if key in local:
                 continue
             local.add(key)
             if key in first:
                 other, seen = first[key]
-                problems.append(f"{data.path}:{ex.line}: same text as {other.path}:{seen.line}")
+                conflict = f" but labeled {ex.label} there {seen.label}" if ex.label != seen.label else ""
+                problems.append(f"{data.path}:{ex.line}: same text as {other.path}:{seen.line}{conflict}")
             else:
                 first[key] = (data, ex)
     for (d1, r1), (d2, r2), sim in near_duplicates(datasets):
