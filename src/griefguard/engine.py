@@ -138,6 +138,18 @@ class Rows:
     n_rows: int
     n_features: int
 
+    def take(self, chosen: np.ndarray) -> Rows:
+        """The rows `chosen` (indices, repeats allowed), renumbered 0 to len(chosen) - 1 in that order."""
+        chosen = np.asarray(chosen, dtype=np.int64)
+        order = np.argsort(self.row, kind="stable")
+        starts = np.searchsorted(self.row[order], np.arange(self.n_rows + 1))
+        lengths = starts[chosen + 1] - starts[chosen]
+        total = int(lengths.sum())
+        within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        picked = order[np.repeat(starts[chosen], lengths) + within]
+        new_row = np.repeat(np.arange(len(chosen), dtype=np.int64), lengths)
+        return Rows(new_row, self.indices[picked], self.data[picked], len(chosen), self.n_features)
+
     def to_scipy(self):  # type: ignore[no-untyped-def]
         """As a scipy.sparse CSR matrix (training only: scoring never imports scipy)."""
         from scipy import sparse

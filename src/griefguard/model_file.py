@@ -7,7 +7,9 @@ A model file is one `.npz` archive (a zip of plain numpy arrays) holding everyth
 - `keys_1` ... `keys_N`: the sorted integer keys of the known n-grams of each length;
 - with a character block, `char_grams` (newline-separated UTF-8, as bytes) and `char_idf`;
 - `idf`, `coef` (features x labels: the word features, then the character ones) and `intercept` (labels):
-  float64 arrays.
+  float64 arrays;
+- with a thread stage (format 3, `thread.py`), `thread_terms`, `thread_parent_terms`, `thread_post_terms` (int64
+  feature indices) and `thread_coef`, `thread_intercept` (float64).
 
 Loading never unpickles: the archive's members are listed and size-checked first, then each array is read
 with `allow_pickle=False`, which refuses any object array. A pickle (such as an old joblib model) is refused
@@ -28,6 +30,7 @@ import numpy as np
 
 from griefguard.engine import CharVocabulary, Vocabulary
 from griefguard.errors import ModelError
+from griefguard.thread import ThreadLayout, ThreadStage
 
 __all__ = [
     "FORMAT",
@@ -43,7 +46,8 @@ __all__ = [
 ]
 
 FORMAT = "griefguard-model"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3 added the optional thread stage; files of format 2 (no thread stage) are read as they are
+OLDEST_FORMAT_VERSION = 2
 MODEL_ENV = "GRIEFGUARD_MODEL"
 MODEL_NAME = "griefguard.npz"
 LINKS = ("softmax", "ovr")  # multinomial logistic regression, or one-vs-rest with normalised probabilities
@@ -102,6 +106,7 @@ class ModelData:
     card: dict[str, Any] = field(default_factory=dict)
     chars: CharVocabulary | None = None
     char_idf: np.ndarray | None = None
+    thread: ThreadStage | None = None  # reads replies under their parent comment; None: replies are read alone
 
     @property
     def n_features(self) -> int:
@@ -134,6 +139,14 @@ class ModelData:
         rule = self.sentence_rule
         if not (0.0 <= rule.weight <= 1.0 and 0.0 <= rule.gate <= 1.0 and rule.min_sentences >= 1):
             raise ValueError(f"bad sentence rule {rule}")
+        if self.thread is not None:
+            layout = self.thread.layout
+            if layout.n_labels != n_labels:
+                raise ValueError(f"the thread stage has {layout.n_labels} labels, the model {n_labels}")
+            for name in ("terms", "parent_terms", "post_terms"):
+                values = getattr(layout, name)
+                if len(values) and values[-1] >= n_features:
+                    raise ValueError(f"thread {name} name features beyond the model's {n_features}")
 
     def meta(self) -> dict[str, Any]:
         voc = self.vocabulary
@@ -153,6 +166,7 @@ class ModelData:
                 "gate": self.sentence_rule.gate,
                 "min_sentences": self.sentence_rule.min_sentences,
             },
+            "thread": self.thread is not None,
             "card": self.card,
         }
 
@@ -189,6 +203,13 @@ def save_model(model: ModelData, path: str | Path) -> None:
     if model.chars is not None and model.char_idf is not None:
         arrays["char_grams"] = _bytes("\n".join(model.chars.grams))
         arrays["char_idf"] = np.ascontiguousarray(model.char_idf, dtype=np.float64)
+    if model.thread is not None:
+        layout = model.thread.layout
+        arrays["thread_terms"] = np.ascontiguousarray(layout.terms, dtype=np.int64)
+        arrays["thread_parent_terms"] = np.ascontiguousarray(layout.parent_terms, dtype=np.int64)
+        arrays["thread_post_terms"] = np.ascontiguousarray(layout.post_terms, dtype=np.int64)
+        arrays["thread_coef"] = np.ascontiguousarray(model.thread.coef, dtype=np.float64)
+        arrays["thread_intercept"] = np.ascontiguousarray(model.thread.intercept, dtype=np.float64)
     with open(path, "wb") as handle:
         np.savez_compressed(handle, **arrays)
 
@@ -227,6 +248,8 @@ def _meta(path: Path, raw: np.ndarray) -> dict[str, Any]:
         meta = json.loads(raw.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise ModelError(f"model file {path} is damaged (its metadata is not JSON)") from None
+    except RecursionError:  # a header nested thousands deep: refused, never a traceback
+        raise ModelError(f"model file {path} is damaged (its metadata is nested too deeply)") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelError(f"{path} is not a griefguard model file")
     version = meta.get("format_version")
@@ -235,7 +258,7 @@ def _meta(path: Path, raw: np.ndarray) -> dict[str, Any]:
             f"model file {path} has format version {version}, newer than this griefguard reads "
             f"({FORMAT_VERSION}); upgrade griefguard"
         )
-    if version < FORMAT_VERSION:
+    if version < OLDEST_FORMAT_VERSION:
         raise ModelError(f"model file {path} has the old format version {version}; retrain with `griefguard train`")
     return meta
 
@@ -266,6 +289,15 @@ def _model(path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> M
         grams = arrays["char_grams"].tobytes().decode("utf-8")
         chars = CharVocabulary(low, high, grams.split("\n") if grams else [])
         char_idf = arrays["char_idf"]
+    thread = None
+    if meta.get("thread"):
+        layout = ThreadLayout(
+            n_labels=len(meta["labels"]),
+            terms=arrays["thread_terms"],
+            parent_terms=arrays["thread_parent_terms"],
+            post_terms=arrays["thread_post_terms"],
+        )
+        thread = ThreadStage(layout, arrays["thread_coef"], arrays["thread_intercept"])
     return ModelData(
         labels=tuple(str(x) for x in meta["labels"]),
         vocabulary=vocabulary,
@@ -279,6 +311,7 @@ def _model(path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> M
         card=card,
         chars=chars,
         char_idf=char_idf,
+        thread=thread,
     )
 
 
@@ -290,6 +323,8 @@ _DTYPES = {
     "char_idf": np.float64,
     "coef": np.float64,
     "intercept": np.float64,
+    "thread_coef": np.float64,
+    "thread_intercept": np.float64,
 }
 
 

@@ -22,6 +22,7 @@ import numpy as np
 from griefguard.engine import FeatureEngine, Rows, most_critical_sentences
 from griefguard.model_file import POSITIVE_LABEL, ModelData, default_model_path, load_model
 from griefguard.normalize import canonicalizer, sentence_texts
+from griefguard.thread import ThreadInputs, thread_features
 
 __all__ = ["Explanation", "Prediction", "Scorer", "load_scorer"]
 
@@ -49,6 +50,10 @@ class Explanation:
     largest first; `lowering` also names the label each term points to, as (term, contribution, label).
     `sentence` is the most critical sentence of a reply of two or more sentences, with its own score, and
     `from_sentence` says that this sentence set the score (the terms are then that sentence's terms).
+    For a reply read under its parent comment, `parent_label` is the parent's most probable label,
+    `alone_score` the reply's score read alone, and `parent_effect` how much reading it under its parent moved
+    the log-odds of critical (the terms are then the thread stage's: the reply's terms under the parent, and
+    what it knows of the reply and the parent).
     """
 
     text: str
@@ -62,19 +67,33 @@ class Explanation:
     sentence: str | None = None
     sentence_score: float | None = None
     from_sentence: bool = False
+    parent_label: str | None = None
+    alone_score: float | None = None
+    parent_effect: float | None = None
+
+    @property
+    def parent_changed_verdict(self) -> bool:
+        """Read alone, the reply would have been flagged differently."""
+        return self.alone_score is not None and (self.alone_score >= self.threshold) != self.flagged
 
 
 @dataclass(frozen=True)
 class Batch:
     """Scores of a batch: final probabilities (labels in the model's order), coverage, and the most critical
     sentence's index among each reply's sentence pieces (-1 if fewer than two sentences) with its probability
-    of being critical, and whether the sentence rule set the score."""
+    of being critical, and whether the sentence rule set the score. `threaded` marks the replies read under
+    their parent by the thread stage; `alone` holds every reply's probabilities read alone and
+    `parent_probabilities` the parents' (rows of zeros where there is no parent)."""
 
     probabilities: np.ndarray
     coverage: np.ndarray
     worst_sentence: np.ndarray
     worst_score: np.ndarray
     raised: np.ndarray  # the sentence rule set the score
+    threaded: np.ndarray
+    alone: np.ndarray
+    parent_probabilities: np.ndarray
+    thread_inputs: ThreadInputs | None = None  # what the thread stage read, for explanations
 
 
 def _check_text(text: object) -> str:
@@ -85,12 +104,46 @@ def _check_text(text: object) -> str:
     raise TypeError(f"a reply must be a str, got {type(text).__name__}")
 
 
-def _check_many(texts: object) -> Iterable[str]:
+def _check_many(texts: object, what: str = "replies") -> Iterable[Any]:
     if isinstance(texts, str | bytes | bytearray):
-        raise TypeError("expected an iterable of replies, got one string: use score() for a single reply")
+        raise TypeError(f"expected an iterable of {what}, got one string: use score() for a single reply")
     if not isinstance(texts, Iterable):
-        raise TypeError(f"expected an iterable of replies, got {type(texts).__name__}")
+        raise TypeError(f"expected an iterable of {what}, got {type(texts).__name__}")
     return texts
+
+
+def _check_context(value: object, what: str) -> str:
+    """A parent or post: a str, or None or "" for none."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"a {what} must be a str or None, got {type(value).__name__}")
+
+
+_END = object()
+
+
+def _aligned(
+    texts: Iterable[str], parents: Iterable[str | None] | None, posts: Iterable[str | None] | None
+) -> Iterator[tuple[str, str, str]]:
+    """(reply, parent, post) triples; parents and posts must be as long as the replies when given."""
+    columns = [iter(_check_many(texts))]
+    for values, what in ((parents, "parents"), (posts, "posts")):
+        columns.append(iter(_check_many(values, what)) if values is not None else None)  # type: ignore[arg-type]
+    reply_it, parent_it, post_it = columns
+    assert reply_it is not None
+    while True:
+        text = next(reply_it, _END)
+        parent = next(parent_it, _END) if parent_it is not None else None
+        post = next(post_it, _END) if post_it is not None else None
+        if text is _END:
+            if (parent is not _END and parent_it is not None) or (post is not _END and post_it is not None):
+                raise ValueError("parents and posts must have one entry per reply (more were given)")
+            return
+        if parent is _END or post is _END:
+            raise ValueError("parents and posts must have one entry per reply (fewer were given)")
+        yield _check_text(text), _check_context(parent, "parent"), _check_context(post, "post")
 
 
 class Scorer:
@@ -162,15 +215,16 @@ class Scorer:
             p = 1.0 / (1.0 + np.exp(-z))
         return p / p.sum(axis=1, keepdims=True)
 
-    def predict_batch(self, texts: list[str], sentences: bool = False) -> Batch:
-        """Score one batch of replies (the one path every public method goes through).
+    def _first_stage(self, texts: list[str], sentences: bool = False) -> tuple[Batch, Rows]:
+        """The reply-only model on a batch: its scores, and the replies' TF-IDF rows (for the thread stage).
 
         Each reply's most critical sentence is found when the model has a sentence rule, or when `sentences`
         asks for it (explanations); otherwise `worst_sentence` is -1 throughout.
         """
         engine = self._engine
         encoded = engine.encode(engine.tokenize(texts))
-        probs = self._probabilities(engine.rows(encoded))
+        rows = engine.rows(encoded)
+        probs = self._probabilities(rows)
         coverage = engine.coverage(encoded)
         n = len(texts)
         rule = self._model.sentence_rule
@@ -188,40 +242,167 @@ class Scorer:
             probs[unknown] = 0.0
             probs[unknown, self._fallback] = 1.0
             raised[unknown] = False
-        return Batch(probs, coverage, worst, worst_score, raised)
+        none = np.zeros(n, dtype=bool)
+        batch = Batch(probs, coverage, worst, worst_score, raised, none, probs, np.zeros_like(probs))
+        return batch, rows
 
-    def iter_batches(self, texts: Iterable[str], batch_size: int = BATCH_SIZE) -> Iterator[tuple[list[str], Batch]]:
-        """(texts, scores) a batch at a time, for a stream of replies of any length (memory stays flat)."""
-        iterator = iter(_check_many(texts))
-        while batch := list(islice(iterator, batch_size)):
-            yield batch, self.predict_batch([_check_text(t) for t in batch])
+    def _context_rows(self, values: list[str], wanted: bool) -> tuple[np.ndarray, Rows | None]:
+        """First-stage probabilities of parents (or posts), each distinct text scored once, as one row per reply;
+        and their TF-IDF rows when a thread block needs them."""
+        distinct = list(dict.fromkeys(values))
+        where = {v: i for i, v in enumerate(distinct)}
+        index = np.fromiter((where[v] for v in values), dtype=np.int64, count=len(values))
+        batch, rows = self._first_stage(distinct)
+        return batch.probabilities[index], (rows.take(index) if wanted else None)
 
-    def probabilities_and_coverage(self, texts: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+    def _thread_inputs(
+        self,
+        batch: Batch,
+        rows: Rows,
+        chosen: np.ndarray,
+        parents: list[str],
+        posts: list[str],
+        parent_rows: bool,
+        post_rows: bool,
+    ) -> ThreadInputs:
+        """What the first stage says about the replies `chosen` of a scored batch and about their parents (and,
+        for thread stages with those blocks, the parents' and posts' TF-IDF rows)."""
+        parent_probs, parent_block = self._context_rows([parents[i] for i in chosen], parent_rows)
+        post_block = self._context_rows([posts[i] for i in chosen], True)[1] if post_rows else None
+        known = batch.coverage[chosen] > 0
+        return ThreadInputs(rows.take(chosen), batch.alone[chosen], known, parent_probs, parent_block, post_block)
+
+    def thread_inputs(
+        self, texts: list[str], parents: list[str], posts: list[str] | None = None, blocks: bool = True
+    ) -> ThreadInputs:
+        """The thread stage's inputs for replies that all have a parent, from this model's first stage (training
+        builds the thread stage's features from them, so training and scoring read threads the same way).
+        `blocks` adds the parents' and posts' TF-IDF rows."""
+        batch, rows = self._first_stage(list(texts))
+        chosen = np.arange(len(texts), dtype=np.int64)
+        return self._thread_inputs(
+            batch, rows, chosen, list(parents), list(posts or [""] * len(texts)), blocks, blocks and posts is not None
+        )
+
+    def predict_batch(
+        self,
+        texts: list[str],
+        sentences: bool = False,
+        parents: list[str] | None = None,
+        posts: list[str] | None = None,
+    ) -> Batch:
+        """Score one batch of replies (the one path every public method goes through).
+
+        A reply with a parent (a non-empty entry of `parents`) is read under it by the model's thread stage, when
+        the model has one and the reply or its parent holds a known word; `posts` feed the thread stage too when
+        it was trained with them. Every other reply is scored by the reply-only model.
+        """
+        batch, rows = self._first_stage(texts, sentences)
+        thread = self._model.thread
+        if thread is None or parents is None or not any(parents):
+            return batch
+        chosen = np.flatnonzero(np.array([bool(p) for p in parents], dtype=bool))
+        layout = thread.layout
+        inputs = self._thread_inputs(
+            batch, rows, chosen, parents, posts or [""] * len(texts), len(layout.parent_terms), len(layout.post_terms)
+        )
+        parent_probs = inputs.parent_probs
+        evidence = inputs.reply_known | (parent_probs[:, self._fallback] < 1.0)  # unknown under unknown: none
+        read = thread.probabilities(inputs)
+        probs = batch.probabilities.copy()
+        probs[chosen[evidence]] = read[evidence]
+        threaded = np.zeros(len(texts), dtype=bool)
+        threaded[chosen[evidence]] = True
+        raised = batch.raised & ~threaded
+        all_parents = np.zeros_like(probs)
+        all_parents[chosen] = parent_probs
+        return Batch(
+            probs,
+            batch.coverage,
+            batch.worst_sentence,
+            batch.worst_score,
+            raised,
+            threaded,
+            batch.alone,
+            all_parents,
+            inputs if sentences else None,
+        )
+
+    def iter_batches(
+        self,
+        texts: Iterable[str],
+        batch_size: int = BATCH_SIZE,
+        parents: Iterable[str | None] | None = None,
+        posts: Iterable[str | None] | None = None,
+    ) -> Iterator[tuple[list[str], Batch]]:
+        """(texts, scores) a batch at a time, for a stream of replies of any length (memory stays flat).
+
+        `parents` and `posts`, when given, are aligned with `texts` (None or "" for none)."""
+        if parents is None and posts is None:
+            iterator = iter(_check_many(texts))
+            while batch := list(islice(iterator, batch_size)):
+                yield batch, self.predict_batch([_check_text(t) for t in batch])
+            return
+        triples = _aligned(texts, parents, posts)
+        while chunk := list(islice(triples, batch_size)):
+            batch_texts = [t for t, _, _ in chunk]
+            yield (
+                batch_texts,
+                self.predict_batch(batch_texts, parents=[p for _, p, _ in chunk], posts=[q for _, _, q in chunk]),
+            )
+
+    def probabilities_and_coverage(
+        self,
+        texts: Iterable[str],
+        parents: Iterable[str | None] | None = None,
+        posts: Iterable[str | None] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Each reply's probability of each label (columns in the order of `labels`) and its coverage."""
         probs, coverage = [], []
-        for _, batch in self.iter_batches(texts):
+        for _, batch in self.iter_batches(texts, parents=parents, posts=posts):
             probs.append(batch.probabilities)
             coverage.append(batch.coverage)
         if not probs:
             return np.zeros((0, len(self.labels))), np.zeros(0)
         return np.concatenate(probs), np.concatenate(coverage)
 
-    def probabilities(self, texts: Iterable[str]) -> np.ndarray:
+    def probabilities(
+        self,
+        texts: Iterable[str],
+        parents: Iterable[str | None] | None = None,
+        posts: Iterable[str | None] | None = None,
+    ) -> np.ndarray:
         """Each reply's probability of each label (columns in the order of `labels`)."""
-        return self.probabilities_and_coverage(texts)[0]
+        return self.probabilities_and_coverage(texts, parents, posts)[0]
 
-    def iter_scores(self, texts: Iterable[str], batch_size: int = BATCH_SIZE) -> Iterator[float]:
+    def iter_scores(
+        self,
+        texts: Iterable[str],
+        batch_size: int = BATCH_SIZE,
+        parents: Iterable[str | None] | None = None,
+        posts: Iterable[str | None] | None = None,
+    ) -> Iterator[float]:
         """Scores for a stream of replies, in order, computed a batch at a time."""
-        for _, batch in self.iter_batches(texts, batch_size):
+        for _, batch in self.iter_batches(texts, batch_size, parents, posts):
             yield from batch.probabilities[:, self._critical].tolist()
 
-    def score_many(self, texts: Iterable[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
-        """Probability that each reply is critical, as a numpy array (any iterable, read in batches)."""
-        return np.fromiter(self.iter_scores(texts, batch_size), dtype=np.float64)
+    def score_many(
+        self,
+        texts: Iterable[str],
+        batch_size: int = BATCH_SIZE,
+        parents: Iterable[str | None] | None = None,
+        posts: Iterable[str | None] | None = None,
+    ) -> np.ndarray:
+        """Probability that each reply is critical, as a numpy array (any iterable, read in batches); each reply
+        is read under its parent comment where `parents` gives one."""
+        return np.fromiter(self.iter_scores(texts, batch_size, parents, posts), dtype=np.float64)
 
-    def score(self, text: str) -> float:
-        """Probability that one reply is critical."""
-        return float(self.predict_batch([_check_text(text)]).probabilities[0, self._critical])
+    def score(self, text: str, parent: str | None = None, post: str | None = None) -> float:
+        """Probability that one reply is critical (read under `parent` when given)."""
+        text = _check_text(text)
+        parent, post = _check_context(parent, "parent"), _check_context(post, "post")
+        batch = self.predict_batch([text], parents=[parent], posts=[post])
+        return float(batch.probabilities[0, self._critical])
 
     def check_threshold(self, threshold: float | None) -> float:
         """The threshold to use: the model's, or the one given if it is a number between 0 and 1."""
@@ -251,24 +432,40 @@ class Scorer:
             )
         return out
 
-    def classify(self, texts: Iterable[str] | str, threshold: float | None = None) -> list[Prediction]:
+    def classify(
+        self,
+        texts: Iterable[str] | str,
+        threshold: float | None = None,
+        parents: Iterable[str | None] | None = None,
+        posts: Iterable[str | None] | None = None,
+    ) -> list[Prediction]:
         """Label replies; flagged when the critical score reaches the model's threshold (or the one given)."""
         cut = self.check_threshold(threshold)
         items = [texts] if isinstance(texts, str) else texts
         out: list[Prediction] = []
-        for batch_texts, batch in self.iter_batches(items):
+        for batch_texts, batch in self.iter_batches(items, parents=parents, posts=posts):
             out.extend(self.predictions(batch_texts, batch, cut))
         return out
 
     # -- explanations ----------------------------------------------------------------------------------------
-    def explain(self, text: str, top: int = 6, threshold: float | None = None) -> Explanation:
+    def explain(
+        self,
+        text: str,
+        top: int = 6,
+        threshold: float | None = None,
+        parent: str | None = None,
+        post: str | None = None,
+    ) -> Explanation:
         """The terms that pushed a reply's critical score up and down most, and its most critical sentence.
 
-        When the sentence rule set the score, the terms are those of the sentence that set it.
+        When the sentence rule set the score, the terms are those of the sentence that set it. When the reply
+        was read under its `parent`, they are the thread stage's, and `parent_effect` says how much the parent
+        moved the score (in log-odds of critical).
         """
         text = _check_text(text)
+        parent, post = _check_context(parent, "parent"), _check_context(post, "post")
         cut = self.check_threshold(threshold)
-        batch = self.predict_batch([text], sentences=True)
+        batch = self.predict_batch([text], sentences=True, parents=[parent], posts=[post])
         probs = batch.probabilities[0]
         score = float(probs[self._critical])
         pieces = sentence_texts(text)
@@ -278,8 +475,15 @@ class Scorer:
             sentence = pieces[index] if index < len(pieces) else None
             sentence_score = float(batch.worst_score[0])
         from_sentence = bool(batch.raised[0]) and sentence is not None
-        explained = sentence if from_sentence and sentence is not None else text
-        raising, lowering = self._contributions(explained, top)
+        parent_label = alone_score = parent_effect = None
+        if batch.threaded[0] and batch.thread_inputs is not None:
+            raising, lowering = self._thread_contributions(batch.thread_inputs, probs, top)
+            parent_label = self.labels[int(np.argmax(batch.parent_probabilities[0]))]
+            alone_score = float(batch.alone[0, self._critical])
+            parent_effect = round(_log_odds(score) - _log_odds(alone_score), 4)
+        else:
+            explained = sentence if from_sentence and sentence is not None else text
+            raising, lowering = self._contributions(explained, top)
         return Explanation(
             text=text,
             score=score,
@@ -292,7 +496,61 @@ class Scorer:
             sentence=sentence,
             sentence_score=sentence_score,
             from_sentence=from_sentence,
+            parent_label=parent_label,
+            alone_score=alone_score,
+            parent_effect=parent_effect,
         )
+
+    def _ranked(
+        self, terms: dict[str, list[float]], against: list[int], top: int
+    ) -> tuple[list[tuple[str, float]], list[tuple[str, float, str]]]:
+        """Terms by the size of their contribution: those raising the critical score, and those lowering it with
+        the label each points to most."""
+        ranked = sorted(terms.items(), key=lambda kv: (-abs(kv[1][0]), kv[0]))
+        raising = [(name, round(v[0], 4)) for name, v in ranked if v[0] > 0][:top]
+        lowering = [
+            (name, round(v[0], 4), self.labels[against[int(np.argmax(v[1:]))]]) for name, v in ranked if v[0] < 0
+        ][:top]
+        return raising, lowering
+
+    def _thread_contributions(
+        self, inputs: ThreadInputs, probs: np.ndarray, top: int
+    ) -> tuple[list[tuple[str, float]], list[tuple[str, float, str]]]:
+        """The thread stage's terms for one reply, in log-odds of critical against the other labels (the local
+        share, as `_contributions` computes it for a multinomial model): the dense columns by name, the reply's
+        terms under its parent ("well said (under a critical comment)"), and the parent's and post's terms."""
+        thread = self._model.thread
+        assert thread is not None
+        layout = thread.layout
+        dense, sparse = thread_features(layout, inputs)
+        c = self._critical
+        against = [k for k in range(len(self.labels)) if k != c]
+        q = probs[against] / max(probs[against].sum(), 1e-300)
+        toward = thread.coef[:, c] - thread.coef[:, against] @ q
+        names = layout.dense_names(self.labels)
+        vocabulary = self._engine.vocabulary
+        conditioned, parent_at, post_at, _ = layout.offsets
+        terms: dict[str, list[float]] = {}
+
+        def credit(name: str, value: float, per_label: np.ndarray) -> None:
+            entry = terms.setdefault(name, [0.0] * (1 + len(against)))
+            entry[0] += value
+            for i, v in enumerate(per_label.tolist()):
+                entry[i + 1] += v
+
+        for j in np.flatnonzero(dense[0]).tolist():
+            credit(names[j], float(dense[0, j] * toward[j]), dense[0, j] * thread.coef[j, against])
+        for j, x in zip(sparse.indices.tolist(), sparse.data.tolist(), strict=True):
+            if j < parent_at:
+                label, at = divmod(j - conditioned, len(layout.terms))
+                word = " ".join(vocabulary.decode(int(layout.terms[at])))
+                name = f"{word} (under a {self.labels[label]} comment)"
+            elif j < post_at:
+                name = "parent: " + " ".join(vocabulary.decode(int(layout.parent_terms[j - parent_at])))
+            else:
+                name = "post: " + " ".join(vocabulary.decode(int(layout.post_terms[j - post_at])))
+            credit(name, x * float(toward[j]), x * thread.coef[j, against])
+        return self._ranked(terms, against, top)
 
     def _contributions(self, text: str, top: int) -> tuple[list[tuple[str, float]], list[tuple[str, float, str]]]:
         """Each term's contribution to the log-odds of critical against the other labels.
@@ -343,12 +601,12 @@ class Scorer:
                 words = owners.get(j - vocabulary.n_features, [])
                 for w in words:
                     credit(w, float(value) / len(words), weight * self._coef[j, against] / len(words))
-        ranked = sorted(terms.items(), key=lambda kv: (-abs(kv[1][0]), kv[0]))
-        raising = [(name, round(v[0], 4)) for name, v in ranked if v[0] > 0][:top]
-        lowering = [
-            (name, round(v[0], 4), self.labels[against[int(np.argmax(v[1:]))]]) for name, v in ranked if v[0] < 0
-        ][:top]
-        return raising, lowering
+        return self._ranked(terms, against, top)
+
+
+def _log_odds(p: float) -> float:
+    p = min(max(p, 1e-12), 1.0 - 1e-12)
+    return math.log(p / (1.0 - p))
 
 
 def load_scorer(path: str | Path | None = None) -> Scorer:

@@ -1,0 +1,176 @@
+"""Reading a reply under the comment it answers: the thread stage of a model (numpy only).
+
+Whether a reply is critical depends on whom it answers: "nobody asked you, go outside" under a critic defends the
+griever, "well said" under the same critic piles on. A model may carry a second stage for replies that answer
+another comment (their `parent`): a logistic regression over features built with the first stage, the reply-only
+model, in blocks that are never merged into one bag of words:
+- dense: the reply's own label log-probabilities (zeros, and a flag, when it has no known word), the parent's
+  label probabilities, and their products (a reply that reads critical, under a critic);
+- the reply's TF-IDF terms conditioned on the parent: for each label, a copy of the reply's terms weighted by the
+  parent's probability of that label, so that an insult under a critic and under a supporter get their own weights;
+- optionally the parent's own TF-IDF terms, and the post's.
+A reply without a parent is scored by the first stage alone, exactly as a model without a thread stage scores it.
+`thread_features` is the one definition of these features: training builds its matrix from it, scoring takes
+its dot product with the coefficients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from griefguard.engine import Rows
+
+__all__ = ["LOG_FLOOR", "ThreadInputs", "ThreadLayout", "ThreadStage", "thread_features"]
+
+LOG_FLOOR = float(np.log(1e-4))  # a reply's label log-probabilities are clipped here (stable weights)
+
+
+@dataclass(frozen=True)
+class ThreadLayout:
+    """Which columns the thread stage has: the reply features with parent-conditioned copies (`terms`), and the
+    parent's and post's features with a block of their own (`parent_terms`, `post_terms`; empty for none). All
+    are sorted feature indices of the first stage's vocabulary."""
+
+    n_labels: int
+    terms: np.ndarray
+    parent_terms: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    post_terms: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def __post_init__(self) -> None:
+        for name in ("terms", "parent_terms", "post_terms"):
+            values = getattr(self, name)
+            if values.dtype != np.int64 or values.ndim != 1 or (len(values) > 1 and not (np.diff(values) > 0).all()):
+                raise ValueError(f"thread {name} must be a strictly increasing int64 array")
+            if len(values) and values[0] < 0:
+                raise ValueError(f"thread {name} holds a negative feature index")
+
+    @property
+    def n_dense(self) -> int:
+        """The reply's log-probabilities, the unknown-reply flag, the parent's probabilities, their products."""
+        k = self.n_labels
+        return k + 1 + k + k * k
+
+    @property
+    def offsets(self) -> tuple[int, int, int, int]:
+        """First column of the conditioned, parent and post blocks, and the number of columns."""
+        conditioned = self.n_dense
+        parent = conditioned + self.n_labels * len(self.terms)
+        post = parent + len(self.parent_terms)
+        return conditioned, parent, post, post + len(self.post_terms)
+
+    @property
+    def n_columns(self) -> int:
+        return self.offsets[3]
+
+    def dense_names(self, labels: tuple[str, ...]) -> list[str]:
+        """Readable names of the dense columns, for explanations."""
+        return (
+            [f"the reply alone reads {lab}" for lab in labels]
+            + ["the reply has no known word"]
+            + [f"under a {lab} comment" for lab in labels]
+            + [f"reads {a}, under a {b} comment" for a in labels for b in labels]
+        )
+
+
+@dataclass(frozen=True)
+class ThreadInputs:
+    """What the first stage says about replies that have a parent: the replies' TF-IDF rows, label probabilities
+    and whether they hold a known word; the parents' probabilities; and, for the optional blocks, the parents'
+    and posts' TF-IDF rows (one row per reply)."""
+
+    reply_rows: Rows
+    reply_probs: np.ndarray
+    reply_known: np.ndarray
+    parent_probs: np.ndarray
+    parent_rows: Rows | None = None
+    post_rows: Rows | None = None
+
+
+def _lookup(terms: np.ndarray, n_features: int) -> np.ndarray:
+    table = np.full(max(n_features, int(terms[-1]) + 1 if len(terms) else 0), -1, dtype=np.int64)
+    table[terms] = np.arange(len(terms), dtype=np.int64)
+    return table
+
+
+def _restricted(rows: Rows, terms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, position among `terms`, value) of the entries of `rows` whose feature is one of `terms`."""
+    if not len(terms) or not len(rows.data):
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0)
+    position = _lookup(terms, rows.n_features)[rows.indices]
+    keep = position >= 0
+    return rows.row[keep], position[keep], rows.data[keep]
+
+
+def thread_features(layout: ThreadLayout, inputs: ThreadInputs) -> tuple[np.ndarray, Rows]:
+    """The thread stage's features: a dense matrix (replies x `layout.n_dense`) and the sparse blocks as Rows
+    whose column indices start at `layout.n_dense` (see the module docstring)."""
+    n, k = inputs.reply_probs.shape
+    known = inputs.reply_known.astype(bool)
+    own = np.where(known[:, None], np.maximum(np.log(np.maximum(inputs.reply_probs, 1e-300)), LOG_FLOOR), 0.0)
+    shown = np.where(known[:, None], inputs.reply_probs, 0.0)
+    parent = inputs.parent_probs
+    products = (shown[:, :, None] * parent[:, None, :]).reshape(n, k * k)
+    dense = np.hstack([own, (~known).astype(np.float64)[:, None], parent, products])
+    conditioned, parent_at, post_at, total = layout.offsets
+    rows, cols, vals = [], [], []
+    r, pos, v = _restricted(inputs.reply_rows, layout.terms)
+    for label in range(k):
+        rows.append(r)
+        cols.append(conditioned + label * len(layout.terms) + pos)
+        vals.append(v * parent[r, label])
+    for block, start, terms in (
+        (inputs.parent_rows, parent_at, layout.parent_terms),
+        (inputs.post_rows, post_at, layout.post_terms),
+    ):
+        if len(terms):
+            if block is None:
+                raise ValueError("this thread stage needs the rows of its parent and post blocks")
+            r, pos, v = _restricted(block, terms)
+            rows.append(r)
+            cols.append(start + pos)
+            vals.append(v)
+    if rows:
+        row, col, val = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+        keep = val != 0.0
+        row, col, val = row[keep], col[keep], val[keep]
+    else:
+        row = col = np.zeros(0, dtype=np.int64)
+        val = np.zeros(0)
+    return dense, Rows(row, col, val, n, total)
+
+
+@dataclass(frozen=True)
+class ThreadStage:
+    """A fitted thread stage: its layout, and a multinomial logistic regression over its columns."""
+
+    layout: ThreadLayout
+    coef: np.ndarray  # (layout.n_columns, labels)
+    intercept: np.ndarray  # (labels,)
+
+    def __post_init__(self) -> None:
+        k = self.layout.n_labels
+        if self.coef.shape != (self.layout.n_columns, k):
+            raise ValueError(f"thread coef has shape {self.coef.shape}, expected ({self.layout.n_columns}, {k})")
+        if self.intercept.shape != (k,):
+            raise ValueError(f"thread intercept has shape {self.intercept.shape}, expected ({k},)")
+        if not (np.isfinite(self.coef).all() and np.isfinite(self.intercept).all()):
+            raise ValueError("the thread stage holds values that are not finite")
+
+    def logits(self, inputs: ThreadInputs) -> np.ndarray:
+        dense, sparse = thread_features(self.layout, inputs)
+        z = self.intercept + dense @ self.coef[: self.layout.n_dense]
+        if len(sparse.data):
+            weighted = sparse.data[:, None] * self.coef[sparse.indices]
+            for label in range(z.shape[1]):
+                z[:, label] += np.bincount(sparse.row, weighted[:, label], minlength=sparse.n_rows)
+        return z
+
+    def probabilities(self, inputs: ThreadInputs) -> np.ndarray:
+        """Label probabilities of replies read under their parents (softmax of the logits)."""
+        z = self.logits(inputs)
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        return p / p.sum(axis=1, keepdims=True)
