@@ -417,6 +417,16 @@ def check_data_cli(
     sys.stderr.write("OK: every file passes every check\n")
 
 
+def _say(message: str) -> None:
+    """Training progress on stderr; warnings in red (plain where NO_COLOR is set or stderr is not a terminal)."""
+    if message.startswith("warning:"):
+        from rich.console import Console
+
+        Console(stderr=True, highlight=False).print(message, style="bold red", markup=False)
+    else:
+        sys.stderr.write(message + "\n")
+
+
 @app.command("train")
 def train_cli(
     data: Annotated[
@@ -462,13 +472,13 @@ def train_cli(
         from griefguard.training import train as run_training
     except ImportError as exc:
         raise _missing_extra("training", "scikit-learn and scipy", "train", exc) from None
-    from griefguard.training.card import summary_table
+    from griefguard.training.card import shortcut_table, summary_table
 
     try:
         check_writable(model)
     except OSError as exc:
         raise OutputError(f"cannot write the model to {model}: {_os_reason(exc)}") from None
-    say = None if quiet else (lambda msg: sys.stderr.write(msg + "\n"))
+    say = None if quiet else _say
     try:
         corpus = load_corpus(
             data,
@@ -490,6 +500,7 @@ def train_cli(
         raise OutputError(f"cannot write the model to {model}: {_os_reason(exc)}") from None
     if not quiet:
         _print_table(summary_table(result.card), sys.stderr)
+        _print_table(shortcut_table(result.card), sys.stderr)
         sys.stderr.write(f"trained in {result.card['training_seconds']} s\n")
     for path in written:
         sys.stdout.write(f"{path}\n")

@@ -61,6 +61,30 @@ def summary_table(card: dict[str, Any]) -> list[tuple[str, ...]]:
     return rows
 
 
+def shortcut_table(card: dict[str, Any]) -> list[tuple[str, ...]]:
+    """The shortcut report as a table: the terms that lean most toward critical, with the training rows that hold
+    each per label and their largest sources, then every phrase of the phrase table that leans critical."""
+    shortcuts = card.get("shortcuts") or {}
+    rows: list[tuple[str, ...]] = [("term (weight toward critical)", "rows: crit / supp / neut", "largest sources")]
+    for t in shortcuts.get("terms", []):
+        counts = t["labels"]
+        per_label = " / ".join(str(counts.get(lab, 0)) for lab in ("critical", "supportive", "neutral"))
+        sources = ", ".join(
+            f"{Path(k).parent.name or k}: {v}" if "/" in k else f"{k}: {v}" for k, v in list(t["sources"].items())[:3]
+        )
+        rows.append((f"{t['term']} ({t['weight']:+.2f})", per_label, sources))
+    leaning = [p for p in shortcuts.get("phrases", []) if p["leans_critical"]]
+    total = len(shortcuts.get("phrases", []))
+    rows.append(
+        (
+            "benign phrases above half the threshold",
+            f"{len(leaning)} of {total}",
+            ", ".join(p["phrase"] for p in leaning),
+        )
+    )
+    return rows
+
+
 def render_markdown(card: dict[str, Any], pictures: Sequence[str] = ()) -> str:
     """The card as a Markdown page: data, chosen parameters, metrics, what model selection tried."""
     metrics = card["metrics"]

@@ -4,6 +4,8 @@ A data folder (`data/` in the repository) is laid out by convention:
 - `train.csv` and `test.csv`: the main authored corpus;
 - any subfolder with its own `train.csv` (more authored training rows) and `test.csv` (another evaluation
   set, named after the subfolder: `realistic`, `dilution`);
+- thread files (with `parent` and `post` columns, such as `threads/train.csv`): replies read with the comment they
+  answer; those with a parent train the thread stage, direct replies to the post train with the rest;
 - `real/*.csv`: real comments from public data sets, with a `split` column (`train` rows are trained on,
   `holdout` rows only evaluated) and a `role` column (neutral, empathic, hostile) for the real-data report.
 Every file is validated, together, before anything is trained (duplicates within and across files stop it).
@@ -20,7 +22,7 @@ import numpy as np
 from griefguard.dataset import LabeledData, find_problems, load_labeled
 from griefguard.errors import DataError
 
-__all__ = ["Corpus", "TrainingRows", "load_corpus"]
+__all__ = ["Corpus", "ThreadRows", "TrainingRows", "load_corpus"]
 
 
 @dataclass
@@ -35,7 +37,10 @@ class TrainingRows:
     sources: list[str] = field(default_factory=list)  # file name (authored) or "real:<source>"
 
     def add(self, data: LabeledData, source: str) -> None:
+        """The file's rows read alone; replies to another comment (with a parent) belong to the thread stage."""
         for e in data.examples:
+            if e.parent:
+                continue
             self.texts.append(e.text)
             self.labels.append(e.label)
             self.kinds.append(e.kind)
@@ -52,12 +57,37 @@ class TrainingRows:
 
 
 @dataclass
+class ThreadRows:
+    """Training replies that answer another comment, with that comment (`parents`) and the post: what the thread
+    stage learns from."""
+
+    texts: list[str] = field(default_factory=list)
+    parents: list[str] = field(default_factory=list)
+    posts: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+
+    def add(self, data: LabeledData) -> None:
+        for e in data.examples:
+            if e.parent:
+                self.texts.append(e.text)
+                self.parents.append(e.parent)
+                self.posts.append(e.post)
+                self.labels.append(e.label)
+                self.kinds.append(e.kind)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+@dataclass
 class Corpus:
     """Everything a run reads: training files, real files, and named evaluation sets."""
 
     train_files: list[LabeledData]
     real_files: dict[str, LabeledData]  # source name -> its whole file (both splits)
     tests: dict[str, LabeledData]  # name -> evaluation set ("test" is the main one)
+    phrases: list[str] = field(default_factory=list)  # benign phrases for the shortcut report (phrases.txt)
 
     def training_rows(self, use_real: bool = True) -> TrainingRows:
         rows = TrainingRows()
@@ -66,6 +96,12 @@ class Corpus:
         if use_real:
             for name, data in self.real_files.items():
                 rows.add(data.subset(lambda e: e.split == "train"), f"real:{name}")
+        return rows
+
+    def thread_rows(self) -> ThreadRows:
+        rows = ThreadRows()
+        for data in self.train_files:
+            rows.add(data)
         return rows
 
     def real_holdout(self) -> dict[str, LabeledData]:
@@ -96,6 +132,20 @@ def _layout(data_dir: Path) -> tuple[list[Path], dict[str, Path], list[Path]]:
     return train, tests, real
 
 
+def read_phrases(path: Path) -> list[str]:
+    """The benign phrases of a phrase table: one a line; blank lines and lines starting with # are skipped."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read the phrase table ({exc})") from None
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def phrase_files(data_dir: Path) -> list[Path]:
+    """The phrase tables of a data folder: `phrases.txt` in it or in any subfolder."""
+    return sorted([*data_dir.glob("phrases.txt"), *data_dir.glob("*/phrases.txt")])
+
+
 def load_corpus(
     data_dir: str | Path | None = "data",
     *,
@@ -113,12 +163,14 @@ def load_corpus(
     the test file) and no real comments are used unless `real_dir` is given. `extra` files are added to the
     training files either way. Raises DataError naming the first problem (file and line).
     """
+    phrase_paths: list[Path] = []
     if train:
         train_paths, test_paths, real_paths = [Path(p) for p in train], {}, []
     else:
         if data_dir is None:
             raise DataError("no training data: give a data folder or --train files")
         train_paths, test_paths, real_paths = _layout(Path(data_dir))
+        phrase_paths = phrase_files(Path(data_dir))
     if real_dir is not None:
         real_paths = sorted(Path(real_dir).glob("*.csv"))
     train_paths += [Path(p) for p in extra]
@@ -134,6 +186,7 @@ def load_corpus(
         train_files=[read(p) for p in train_paths],
         real_files={p.stem: load_labeled(p, check=False) for p in real_paths},
         tests={name: read(p) for name, p in test_paths.items()},
+        phrases=[phrase for path in phrase_paths for phrase in read_phrases(path)],
     )
     for name, data in corpus.real_files.items():
         bad = [e for e in data.examples if e.split not in ("train", "holdout")]

@@ -31,6 +31,7 @@ class ModelParams:
     link: str = "softmax"
     real_weight: float = 0.5
     sentence_rule: SentenceRule = field(default_factory=SentenceRule)
+    augment: bool = False  # also train on derived rows (`augment.derived_rows`)
 
     def describe(self) -> str:
         rule = self.sentence_rule
@@ -38,14 +39,23 @@ class ModelParams:
         neg = f"+neg{self.negation_scope}" if self.negation_scope else ""
         tf = "sublinear" if self.sublinear_tf else "raw-tf"
         chars = f"+char{self.char_range[0]}-{self.char_range[1]}" if self.char_range else ""
+        augment = " +derived" if self.augment else ""
         return (
             f"word{self.ngram_range[0]}-{self.ngram_range[1]}{chars} {self.link} C={self.C:g} "
-            f"norm={self.normalizer}{neg} {tf} real={self.real_weight:g} {sentences}"
+            f"norm={self.normalizer}{neg} {tf} real={self.real_weight:g} {sentences}{augment}"
         )
 
     def feature_key(self) -> tuple[Any, ...]:
         """What the TF-IDF features depend on (candidates that share it share features)."""
-        return (self.ngram_range, self.char_range, self.normalizer, self.negation_scope, self.sublinear_tf, self.min_df)
+        return (
+            self.ngram_range,
+            self.char_range,
+            self.normalizer,
+            self.negation_scope,
+            self.sublinear_tf,
+            self.min_df,
+            self.augment,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -68,6 +78,7 @@ class ModelParams:
             link=params["link"],
             real_weight=float(params["real_weight"]),
             sentence_rule=SentenceRule(**rule) if rule else SentenceRule(),
+            augment=bool(params.get("augment", False)),
         )
 
 

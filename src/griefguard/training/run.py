@@ -21,6 +21,7 @@ from griefguard.metrics import best_f1_threshold, compute_metrics
 from griefguard.model_file import POSITIVE_LABEL, ModelData, SentenceRule
 from griefguard.normalize import tokenize
 from griefguard.scorer import Scorer
+from griefguard.training.augment import derived_rows
 from griefguard.training.data import Corpus
 from griefguard.training.params import ModelParams, fit_classifier, fit_engine
 from griefguard.training.search import (
@@ -32,12 +33,12 @@ from griefguard.training.search import (
     selection_score,
     sentence_rule_candidates,
 )
+from griefguard.training.shortcuts import critical_terms, phrase_report
+from griefguard.training.thread import ThreadParams, select_thread_stage
 
 __all__ = ["TrainResult", "export_model", "fit_model", "train"]
 
 Progress = Callable[[str], None]
-DILUTION_SET = "dilution"
-REALISTIC_SET = "realistic"
 
 
 @dataclass
@@ -112,64 +113,53 @@ def _versions() -> dict[str, str]:
 
 def _choose_sentence_rule(
     cv: CrossValidation, params: ModelParams, tried: list[dict], say: Progress
-) -> tuple[ModelParams, Scored, np.ndarray]:
-    """The best-scoring sentence rule in cross-validation (no rule unless one scores at least as well), its
-    selection score and its out-of-fold probabilities."""
+) -> tuple[ModelParams, Scored, np.ndarray, dict[str, Any]]:
+    """Decide the sentence rule from the training rows alone (no test set is looked at): the best-scoring rule
+    in cross-validation is kept only if it beats no rule by more than SIMPLER_WINS_WITHIN and costs nothing in
+    cross-validation on any hard kind or on real benign comments. Returns the chosen parameters, their score,
+    their out-of-fold probabilities and the decision for the card."""
     oof = cv.run(replace(params, sentence_rule=SentenceRule()), sentences=True)
     c = cv.labels.index(POSITIVE_LABEL)
-    best = None
+    scored_rules = []
     for rule in sentence_rule_candidates():
         probs = oof.with_rule(rule, c)
         scored = selection_score(cv.rows, cv.labels, probs)
         candidate = replace(params, sentence_rule=rule)
         _record(tried, "sentences", candidate, scored)
-        if best is None or scored.score > best[1].score:
-            best = (candidate, scored, probs)
-    assert best is not None
-    say(f"sentence rule in cross-validation: {best[0].describe()} (score {best[1].score:.4f})")
-    return best
-
-
-def _rule_decision(
-    corpus: Corpus, with_rule: Scorer, without: Scorer, thresholds: tuple[float, float]
-) -> dict[str, Any]:
-    """Keep a sentence rule only if it helps on the dilution set and costs nothing on the test file (macro F1
-    and every kind), on the realistic set, or on real benign comments."""
-    decision: dict[str, Any] = {"kept": False, "checks": {}}
-    if DILUTION_SET not in corpus.tests:
-        decision["reason"] = "no dilution set to show that it helps"
-        return decision
+        scored_rules.append((candidate, scored, probs))
+    none, best = scored_rules[0], max(scored_rules, key=lambda t: t[1].score)
+    decision: dict[str, Any] = {"kept": False, "rule": best[0].sentence_rule.__dict__, "checks": {}}
+    if best is none or not best[0].sentence_rule.active:
+        decision["reason"] = "no rule scored better than none in cross-validation"
+        return (*none, decision)
     checks = decision["checks"]
-    a = evaluate_labeled(with_rule, corpus.tests[DILUTION_SET], thresholds[0])
-    b = evaluate_labeled(without, corpus.tests[DILUTION_SET], thresholds[1])
-    checks["dilution flag accuracy"] = [a["flag_accuracy"], b["flag_accuracy"], a["flag_accuracy"] > b["flag_accuracy"]]
-    for name in ("test", REALISTIC_SET):
-        if name in corpus.tests:
-            a = evaluate_labeled(with_rule, corpus.tests[name], thresholds[0])
-            b = evaluate_labeled(without, corpus.tests[name], thresholds[1])
-            checks[f"{name} flag macro F1"] = [
-                a["flag_macro_f1"],
-                b["flag_macro_f1"],
-                a["flag_macro_f1"] >= b["flag_macro_f1"],
-            ]
-            for kind, value in b.get("kinds", {}).items():
-                ok = a["kinds"][kind]["accuracy"] >= value["accuracy"]
-                checks[f"{name} kind {kind}"] = [a["kinds"][kind]["accuracy"], value["accuracy"], ok]
-    holdout = corpus.real_holdout()
-    if holdout:
-        ra, rb = real_report(with_rule, holdout, thresholds[0]), real_report(without, holdout, thresholds[1])
-        for source in ra:
-            for key in ("neutral_flagged", "empathic_flagged"):
-                if key in ra[source]:
-                    checks[f"real {source} {key}"] = [
-                        ra[source][key],
-                        rb[source][key],
-                        ra[source][key] <= rb[source][key],
-                    ]
+    checks["cross-validated selection score"] = [
+        round(best[1].score, 4),
+        round(none[1].score, 4),
+        best[1].score > none[1].score + SIMPLER_WINS_WITHIN,
+    ]
+    with_kinds = best[1].metrics["authored"].get("kinds", {})
+    for kind, value in none[1].metrics["authored"].get("kinds", {}).items():
+        checks[f"cross-validated kind {kind}"] = [
+            with_kinds[kind]["accuracy"],
+            value["accuracy"],
+            with_kinds[kind]["accuracy"] >= value["accuracy"],
+        ]
+    real_with, real_without = (
+        best[1].metrics["parts"].get("real_not_flagged"),
+        none[1].metrics["parts"].get("real_not_flagged"),
+    )
+    if real_with is not None and real_without is not None:
+        checks["cross-validated real benign not flagged"] = [real_with, real_without, real_with >= real_without]
     decision["kept"] = all(ok for _, _, ok in checks.values())
     failed = [k for k, (_, _, ok) in checks.items() if not ok]
-    decision["reason"] = "helps on the dilution set at no cost" if decision["kept"] else "costs: " + ", ".join(failed)
-    return decision
+    decision["reason"] = (
+        "better in cross-validation at no cost on any kind or on real comments"
+        if decision["kept"]
+        else "costs in cross-validation: " + ", ".join(failed)
+    )
+    say(f"sentence rule {best[0].describe().split()[-1]}: {'kept' if decision['kept'] else 'dropped'}")
+    return (*(best if decision["kept"] else none), decision)
 
 
 def train(
@@ -181,6 +171,7 @@ def train(
     params: ModelParams | None = None,
     progress: Progress | None = None,
     search_chars: bool = False,
+    thread_params: ThreadParams | None = None,
 ) -> TrainResult:
     """Select a model by cross-validation on the training rows, fit it on all of them, and evaluate it once.
 
@@ -201,7 +192,9 @@ def train(
             )
     per_label = ", ".join(f"{n} {k}" for k, n in counts.items())
     say(f"training on {len(rows)} replies ({per_label}), {int(rows.is_real.sum())} of them real")
-    cv = CrossValidation(rows, labels, folds, random_state)
+    derived = derived_rows(rows)
+    say(f"augmentation: {len(derived[0])} derived rows from the openings of polite critics (used if it helps)")
+    cv = CrossValidation(rows, labels, folds, random_state, derived=derived)
     start = params or ModelParams()
     selection = select_model(
         cv, replace(start, sentence_rule=SentenceRule()), search=search, say=say, search_chars=search_chars
@@ -210,36 +203,26 @@ def train(
     tried = selection.tried
     y = cv.y
     c = labels.index(POSITIVE_LABEL)
-    rule_record: dict[str, Any] = {}
-    rule_scored: Scored | None = None
-    rule_oof: np.ndarray | None = None  # out-of-fold probabilities with the candidate's sentence rule
-    if search:
-        candidate, rule_scored, rule_oof = _choose_sentence_rule(cv, chosen, tried, say)
-    else:
-        candidate = replace(chosen, sentence_rule=start.sentence_rule)
-    say("fitting the final model on all training rows")
-    engine, classifier = fit_model(chosen, rows.texts, y, cv.weights(chosen), random_state)
+    rule_oof: np.ndarray | None = None  # out-of-fold probabilities with the chosen sentence rule
     threshold = selection.scored.threshold
+    if search:
+        chosen, rule_scored, rule_oof, rule_record = _choose_sentence_rule(cv, chosen, tried, say)
+        threshold = rule_scored.threshold
+    elif start.sentence_rule.active:  # given, not searched: use it, with its cross-validated threshold
+        oof = cv.run(replace(chosen, sentence_rule=SentenceRule()), sentences=True)
+        rule_oof = oof.with_rule(start.sentence_rule, c)
+        threshold = best_f1_threshold(y == c, rule_oof[:, c])
+        chosen = replace(chosen, sentence_rule=start.sentence_rule)
+        rule_record = {"kept": True, "reason": "given with --no-search", "rule": start.sentence_rule.__dict__}
+    else:
+        rule_record = {"kept": False, "reason": "none given (--no-search)"}
+    say("fitting the final model on all training rows")
+    docs = cv.training_docs(chosen, np.arange(len(rows)))
+    engine, classifier = fit_model(
+        chosen, [cv.texts[i] for i in docs], cv.y_all[docs], cv.weights(chosen)[docs], random_state
+    )
     card: dict[str, Any] = {}
     model = export_model(chosen, engine, classifier, labels, threshold, card)
-    if candidate.sentence_rule.active:
-        if rule_scored is None:  # given, not searched: use it
-            oof = cv.run(replace(chosen, sentence_rule=SentenceRule()), sentences=True)
-            rule_oof = oof.with_rule(candidate.sentence_rule, c)
-            rule_threshold = best_f1_threshold(y == c, rule_oof[:, c])
-            ruled = replace(model, sentence_rule=candidate.sentence_rule, threshold=rule_threshold)
-            rule_record = {"kept": True, "reason": "given with --no-search"}
-        else:
-            rule_threshold = rule_scored.threshold
-            ruled = replace(model, sentence_rule=candidate.sentence_rule, threshold=rule_threshold)
-            rule_record = _rule_decision(corpus, Scorer(ruled), Scorer(model), (rule_threshold, threshold))
-        rule_record["rule"] = candidate.sentence_rule.__dict__
-        if rule_record["kept"]:
-            model, chosen, threshold = ruled, candidate, rule_threshold
-        verdict = "kept" if rule_record["kept"] else "dropped"
-        say(f"sentence rule {candidate.describe().split()[-1]}: {verdict} ({rule_record['reason']})")
-    else:
-        rule_record = {"kept": False, "reason": "no rule scored better than none in cross-validation"}
     say(f"chosen: {chosen.describe()}  threshold {threshold:.4f}")
 
     # Cross-validated metrics of the chosen model (authored rows; real rows reported separately).
@@ -247,6 +230,21 @@ def train(
     if chosen.sentence_rule.active:
         assert rule_oof is not None  # the rule was kept: chosen is its candidate
         final_oof = rule_oof
+    threads = corpus.thread_rows()
+    thread_record: dict[str, Any] = {}
+    if len(threads) and len(set(threads.labels)) >= 2:
+        say(f"thread stage: {len(threads)} replies read under their parent comment")
+        picked = select_thread_stage(
+            Scorer(model), threads, folds, random_state, search=search, params=thread_params, say=say
+        )
+        model = replace(model, thread=picked.stage)
+        thread_record = {
+            "params": picked.params.as_dict(),
+            "described": picked.params.describe(),
+            "rows": len(threads),
+            "tried": picked.tried,
+            "cross_validation": compute_metrics(threads.labels, picked.out_of_fold, labels, threshold, threads.kinds),
+        }
     authored = ~rows.is_real
     cv_metrics = compute_metrics(
         [lab for lab, a in zip(rows.labels, authored, strict=True) if a],
@@ -257,15 +255,28 @@ def train(
         [x for x, a in zip(rows.contexts, authored, strict=True) if a],
     )
     scorer = Scorer(model)
-    test_probabilities = {name: scorer.probabilities(data.texts) for name, data in corpus.tests.items()}
+    test_probabilities = {
+        name: scorer.probabilities(data.texts, data.parents, data.posts) for name, data in corpus.tests.items()
+    }
     tests = {
         name: labeled_metrics(data, test_probabilities[name], scorer.labels, threshold)
         for name, data in corpus.tests.items()
     }
+    for name, data in corpus.tests.items():
+        if data.is_thread:  # the same replies read alone: what the thread stage adds
+            alone = scorer.probabilities(data.texts)
+            tests[f"{name}, reply alone"] = labeled_metrics(data, alone, scorer.labels, threshold)
     if chosen.sentence_rule.active and "test" in corpus.tests:
         plain = Scorer(replace(model, sentence_rule=SentenceRule()))
         tests["test, without the sentence rule"] = evaluate_labeled(plain, corpus.tests["test"], threshold)
     holdout = corpus.real_holdout()
+    shortcuts = {"terms": critical_terms(model, rows), "phrases": phrase_report(scorer, corpus.phrases)}
+    for entry in shortcuts["phrases"]:
+        if entry["leans_critical"]:
+            say(
+                f"warning: the benign phrase {entry['phrase']!r} alone scores {entry['score']:.3f}, "
+                "above half the threshold"
+            )
     card.update(
         {
             "format_version": 2,
@@ -286,12 +297,15 @@ def train(
                 f"each stage keeps the simplest candidate within {SIMPLER_WINS_WITHIN} of its best",
                 "tried": tried,
                 "sentence_rule": rule_record,
+                "augmentation": {"derived_rows": len(derived[0]), "used": chosen.augment},
+                "thread": thread_record,
             },
             "metrics": {
                 "cross_validation": cv_metrics,
                 "tests": tests,
                 "real": real_report(scorer, holdout, threshold) if holdout else {},
             },
+            "shortcuts": shortcuts,
         }
     )
     card["training_seconds"] = round(time.perf_counter() - started, 1)

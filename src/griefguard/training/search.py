@@ -45,6 +45,7 @@ STAGE_CHAR_FEATURES = [((1, 2), (2, 5), "softmax"), ((1, 2), (2, 5), "ovr")]
 STAGE_C = [4.0, 16.0, 64.0]
 STAGE_REAL_WEIGHT = [1.0, 0.5, 0.25]
 STAGE_NORMALIZER = [("full", 0), ("full", 3), ("lower", 0)]
+STAGE_AUGMENT = [False, True]
 
 
 def sentence_rule_candidates() -> list[SentenceRule]:
@@ -74,11 +75,25 @@ class OutOfFold:
 class CrossValidation:
     """Folds, tokens and per-fold features of a training set, shared by every candidate."""
 
-    def __init__(self, rows: TrainingRows, labels: list[str], folds: int, random_state: int, jobs: int = 0) -> None:
+    def __init__(
+        self,
+        rows: TrainingRows,
+        labels: list[str],
+        folds: int,
+        random_state: int,
+        jobs: int = 0,
+        derived: tuple[TrainingRows, np.ndarray] | None = None,
+    ) -> None:
         self.rows = rows
         self.labels = labels
         self.y = np.array([labels.index(lab) for lab in rows.labels])
         self.is_real = rows.is_real
+        # Derived rows (`augment.derived_rows`) follow their source row: they train only where it trains, and are
+        # never scored. Their indices come after the rows'.
+        extra, self.origin = derived if derived is not None else (TrainingRows(), np.zeros(0, dtype=np.int64))
+        self.texts = rows.texts + extra.texts
+        self.y_all = np.concatenate([self.y, [labels.index(lab) for lab in extra.labels]]).astype(np.int64)
+        self.real_all = np.concatenate([self.is_real, np.zeros(len(extra), dtype=bool)])
         self.random_state = random_state
         splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=random_state)
         strata = np.array([f"{lab}|{real}" for lab, real in zip(rows.labels, self.is_real, strict=True)])
@@ -90,7 +105,7 @@ class CrossValidation:
     def tokens(self, normalizer: str, negation_scope: int) -> Tokens:
         key = (normalizer, negation_scope)
         if key not in self._tokens:
-            self._tokens[key] = tokenize(self.rows.texts, normalizer, negation_scope)
+            self._tokens[key] = tokenize(self.texts, normalizer, negation_scope)
         return self._tokens[key]
 
     def _fold_features(self, params: ModelParams) -> list[tuple[Any, Any]]:
@@ -100,14 +115,22 @@ class CrossValidation:
             tokens = self.tokens(params.normalizer, params.negation_scope)
             out = []
             for train_idx, _ in self.splits:
-                engine = fit_engine(params, tokens, train_idx)
+                engine = fit_engine(params, tokens, self.training_docs(params, train_idx))
                 encoded = engine.encode(tokens)
                 out.append((engine, (encoded, engine.rows(encoded).to_scipy())))
             self._features[key] = out
         return self._features[key]
 
+    def training_docs(self, params: ModelParams, train_idx: np.ndarray) -> np.ndarray:
+        """A fold's training rows, with the derived rows of those rows when `params.augment`."""
+        if not params.augment or not len(self.origin):
+            return train_idx
+        extra = len(self.y) + np.flatnonzero(np.isin(self.origin, train_idx))
+        return np.concatenate([train_idx, extra])
+
     def weights(self, params: ModelParams) -> np.ndarray:
-        return np.where(self.is_real, params.real_weight, 1.0)
+        """Sample weights of every row, derived rows included (real comments weigh `params.real_weight`)."""
+        return np.where(self.real_all, params.real_weight, 1.0)
 
     def run(self, params: ModelParams, sentences: bool = False) -> OutOfFold:
         """Out-of-fold predictions for `params` (folds fitted in parallel worker processes)."""
@@ -115,9 +138,10 @@ class CrossValidation:
 
         features = self._fold_features(params)
         weight = self.weights(params)
+        docs = [self.training_docs(params, train_idx) for train_idx, _ in self.splits]
         jobs = [
-            (params, X[train_idx], self.y[train_idx], weight[train_idx], self.random_state)
-            for (train_idx, _), (_, (_, X)) in zip(self.splits, features, strict=True)
+            (params, X[d], self.y_all[d], weight[d], self.random_state)
+            for d, (_, (_, X)) in zip(docs, features, strict=True)
         ]
         fitted = Parallel(n_jobs=self.jobs)(delayed(fit_classifier)(*job) for job in jobs)
         probs = np.zeros((len(self.y), len(self.labels)))
@@ -264,5 +288,7 @@ def select_model(
         if has_real:
             params = pick([replace(params, real_weight=w) for w in STAGE_REAL_WEIGHT], "real weight")
         params = pick([replace(params, normalizer=n, negation_scope=s) for n, s in STAGE_NORMALIZER], "normaliser")
+        if len(cv.origin):
+            params = pick([replace(params, augment=a) for a in STAGE_AUGMENT], "augment")
     oof, scored = evaluate(params, "chosen")
     return SelectionResult(params, oof, scored, tried)
