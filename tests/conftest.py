@@ -74,3 +74,60 @@ def small_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = folder / "griefguard.npz"
     save_outputs(result, path)
     return path
+
+
+# A small hand-written thread corpus: (post, parent, reply, label, kind). The same short echoes stand under a
+# critical, a supportive and a neutral parent; defenders answer critics rudely; pile-ons agree with them.
+POST = "We said goodbye to our boy Theo today. He was 9."
+CRITIC = "posting your dead kid for likes is disgusting"
+CRITIC_2 = "she only posted this for attention, delete it"
+SUPPORTER = "So sorry for your loss, Theo was a sweet boy"
+SUPPORTER_2 = "sending your family so much love tonight"
+SIDE = "what time is the service on Saturday?"
+SIDE_2 = "is there parking at the chapel?"
+SMALL_THREADS = [
+    (POST, CRITIC, "agreed", "critical", "echo_short"),
+    (POST, SUPPORTER, "agreed", "supportive", "echo_short"),
+    (POST, SIDE, "agreed", "neutral", "echo_short"),
+    (POST, CRITIC_2, "this", "critical", "echo_short"),
+    (POST, SUPPORTER_2, "this", "supportive", "echo_short"),
+    (POST, SIDE_2, "this", "neutral", "echo_short"),
+    (POST, CRITIC, "well said, someone had to", "critical", "piles_on"),
+    (POST, CRITIC_2, "exactly what I was thinking", "critical", "piles_on"),
+    (POST, CRITIC, "thank you for saying it", "critical", "piles_on"),
+    (POST, CRITIC_2, "finally someone said it", "critical", "piles_on"),
+    (POST, CRITIC, "who raised you? go outside", "supportive", "defends"),
+    (POST, CRITIC_2, "nobody asked you, log off", "supportive", "defends"),
+    (POST, CRITIC, "imagine typing this under a kid's photo", "supportive", "defends"),
+    (POST, CRITIC_2, "you are a miserable person, she lost her son", "supportive", "defends"),
+    (POST, SUPPORTER, "well said, he really was", "supportive", "agrees_support"),
+    (POST, SUPPORTER_2, "yes, love to all of you", "supportive", "agrees_support"),
+    (POST, SUPPORTER, "y'all will cry over anything, it's been a week", "critical", "attacks_supporter"),
+    (POST, SUPPORTER_2, "stop feeding her attention habit", "critical", "attacks_supporter"),
+    (POST, SIDE, "2pm I think, check the funeral home page", "neutral", "side_talk"),
+    (POST, SIDE_2, "ugh no, the lot is tiny", "neutral", "side_talk"),
+    (POST, SIDE, "thank you, I was wondering too", "neutral", "side_talk"),
+    (POST, SIDE_2, "the one on Elm has a big lot", "neutral", "side_talk"),
+    (POST, "", "Rest easy Theo", "supportive", "direct"),
+    (POST, "", "fake, he's not even dead", "critical", "direct"),
+]
+
+
+def write_threads(path: Path, rows: list[tuple[str, ...]] = SMALL_THREADS) -> Path:
+    return write_csv(path, rows, ("post", "parent", "text", "label", "kind"))
+
+
+@pytest.fixture(scope="session")
+def small_thread_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model with a thread stage, trained (without search) on SMALL_CORPUS and SMALL_THREADS."""
+    from griefguard.training import ModelParams, load_corpus, save_outputs, train
+    from griefguard.training.thread import ThreadParams
+
+    folder = tmp_path_factory.mktemp("small-thread-model")
+    replies = write_csv(folder / "small.csv", SMALL_CORPUS)
+    threads = write_threads(folder / "threads.csv")
+    corpus = load_corpus(None, train=[replies, threads], no_test=True)
+    result = train(corpus, folds=3, search=False, params=ModelParams(min_df=1), thread_params=ThreadParams(min_df=1))
+    path = folder / "griefguard.npz"
+    save_outputs(result, path)
+    return path

@@ -43,7 +43,7 @@ def test_classify_one_reply_and_a_batch_with_ids(client: TestClient) -> None:
     p = scorer.classify(["What camera did you use for these photos?"])[0]
     assert result["label"] == p.label == "neutral" and result["flagged"] is False
     assert result["score"] == round(p.score, 6) and set(result["probabilities"]) == set(scorer.labels)
-    assert "coverage" in result and "id" not in result
+    assert "coverage" in result and result["id"] is None, "a result always carries its id, null when none was sent"
     batch = client.post("/v1/classify?explain=true", json={"texts": ["so sorry", "fake tears"], "ids": ["a", 7]})
     results = batch.json()["results"]
     assert [r["id"] for r in results] == ["a", 7]

@@ -18,6 +18,7 @@ from griefguard.metrics import compute_metrics
 from griefguard.model_file import SentenceRule, load_model
 from griefguard.scorer import Scorer, load_scorer
 from griefguard.training import ModelParams, build_pipeline, load_corpus, save_outputs, train
+from griefguard.training.card import render_markdown
 from griefguard.training.run import export_model, fit_model
 from griefguard.training.search import moderation_threshold
 
@@ -275,7 +276,9 @@ def _figures_differ(ours: object, theirs: object, path: str = "") -> list[str]:
             return [f"{path}: keys {sorted(set(ours) ^ set(theirs))}"]
         return [d for k in ours for d in _figures_differ(ours[k], theirs[k], f"{path}/{k}")]
     if isinstance(ours, list) and isinstance(theirs, list):
-        if path.endswith(("confusion_matrix", "confusion_flag")):  # counts of replies: allowed to move by the same share as a rate
+        if path.endswith(
+            ("confusion_matrix", "confusion_flag")
+        ):  # counts of replies: allowed to move by the same share as a rate
             total = max(1, sum(x for row in theirs for x in (row if isinstance(row, list) else [row])))
             flat = [(a, b) for ra, rb in zip(ours, theirs, strict=True) for a, b in zip(ra, rb, strict=True)]
             return [f"{path}: {ours} vs {theirs}" for a, b in flat if abs(a - b) > METRIC_TOLERANCE * total][:1]
@@ -346,3 +349,91 @@ def test_a_model_with_character_n_grams_saves_loads_scores_and_explains(small_co
         "fakee and disgusting",
     }
     assert ModelParams.from_dict(result.card["params"]) == replace(params, sentence_rule=result.model.sentence_rule)
+
+
+# -- augmentation, the shortcut report and the sentence-rule decision ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        (
+            "So sorry, Tiffany. But you spent a year posting about him and now there's a GoFundMe?",
+            ("So sorry, Tiffany.", "You spent a year posting about him and now there's a GoFundMe?"),
+        ),
+        (
+            "Love you girl and I'm sorry you went through it, but posting this under a party photo was weird",
+            ("Love you girl and I'm sorry you went through it", "Posting this under a party photo was weird"),
+        ),
+        ("Rest easy Mateo 🕊️ your parents failed you but you're with the angels now", None),  # no clean pivot
+        ("So sorry, you should have rested. Doctors said so.", None),  # the opening already judges
+        ("With all due respect, a funeral is not content.", None),  # no condolence
+        ("I'm sorry. Fake.", None),  # too little left to judge
+    ],
+)
+def test_a_polite_critics_condolence_is_split_from_its_judgment(text: str, parts: tuple[str, str] | None) -> None:
+    from griefguard.training.augment import split_condolence
+
+    assert split_condolence(text) == parts
+
+
+def test_derived_rows_come_only_from_authored_critics_and_train_only_with_their_source(small_corpus: Path) -> None:
+    from griefguard.training.augment import derived_rows
+    from griefguard.training.search import CrossValidation
+
+    rows = _small(small_corpus).training_rows()
+    rows.texts.append("So sorry for your loss. But posting the casket was tasteless.")
+    rows.labels.append("critical")
+    rows.kinds.append("polite_critical")
+    rows.contexts.append("")
+    rows.roles.append("")
+    rows.sources.append("mine.csv")
+    derived, origin = derived_rows(rows)
+    assert derived.texts == ["So sorry for your loss.", "Posting the casket was tasteless."]
+    assert derived.labels == ["supportive", "critical"] and origin.tolist() == [len(rows) - 1] * 2
+    cv = CrossValidation(rows, ["critical", "supportive", "neutral"], 3, 0, derived=(derived, origin))
+    for train_idx, held in cv.splits:
+        docs = cv.training_docs(ModelParams(augment=True), train_idx)
+        source_trains = len(rows) - 1 in train_idx
+        assert (len(docs) == len(train_idx) + 2) == source_trains
+        assert set(docs.tolist()) - set(train_idx.tolist()) <= {len(rows), len(rows) + 1}
+        assert np.array_equal(cv.training_docs(ModelParams(augment=False), train_idx), train_idx)
+        assert held.max() < len(rows), "derived rows are never scored"
+
+
+def test_the_card_has_the_shortcut_report(small_corpus: Path, tmp_path: Path) -> None:
+    from griefguard.training.card import shortcut_table
+
+    phrases = tmp_path / "data" / "everyday"
+    phrases.mkdir(parents=True)
+    (phrases / "phrases.txt").write_text("# benign\nso sorry\n\nlikes\n", encoding="utf-8")
+    write_csv(tmp_path / "data" / "train.csv", SMALL_CORPUS)
+    corpus = load_corpus(tmp_path / "data", no_test=True)
+    assert corpus.phrases == ["so sorry", "likes"]
+    result = train(corpus, folds=3, search=False, params=ModelParams(min_df=1))
+    shortcuts = result.card["shortcuts"]
+    assert len(shortcuts["terms"]) == min(40, result.model.vocabulary.n_features)
+    weights = [t["weight"] for t in shortcuts["terms"]]
+    assert weights == sorted(weights, reverse=True), "largest weight toward critical first"
+    top = shortcuts["terms"][0]
+    assert sum(top["labels"].values()) == sum(top["sources"].values()) > 0
+    scorer = Scorer(result.model)
+    for entry in shortcuts["phrases"]:
+        assert entry["score"] == round(scorer.score(entry["phrase"]), 4)
+        assert entry["leans_critical"] == (scorer.score(entry["phrase"]) > scorer.threshold / 2)
+    likes = next(p for p in shortcuts["phrases"] if p["phrase"] == "likes")
+    assert likes["leans_critical"], "a word only critics use in this corpus is reported"
+    table = shortcut_table(result.card)
+    assert table[-1][0] == "benign phrases above half the threshold" and "likes" in table[-1][2]
+    assert "## Shortcut report" in render_markdown(result.card)
+
+
+def test_the_sentence_rule_is_decided_without_looking_at_any_test_set(small_corpus: Path, tmp_path: Path) -> None:
+    """The same training rows with and without test sets give the same decision and the same model."""
+    test = write_csv(
+        tmp_path / "t.csv", [("so sorry. so so sorry. fake tears though. for likes", "critical")], ("text", "label")
+    )
+    with_tests = train(load_corpus(None, train=[small_corpus], test=test), folds=3)
+    without = train(_small(small_corpus), folds=3)
+    assert with_tests.card["selection"]["sentence_rule"] == without.card["selection"]["sentence_rule"]
+    assert with_tests.model.threshold == without.model.threshold

@@ -25,7 +25,7 @@ from griefguard.reading import Record, Skip
 from griefguard.scorer import Scorer
 from griefguard.writing import output_row
 
-__all__ = ["Summary", "classify_records", "explanation_fields"]
+__all__ = ["Summary", "classify_records"]
 
 BATCH = 1024
 
@@ -41,18 +41,6 @@ class Summary:
     skips: list[Skip] = field(default_factory=list)  # the first few, for the report
 
 
-def explanation_fields(scorer: Scorer, text: str, threshold: float) -> dict[str, Any]:
-    """The output fields `--explain` adds: the terms for and against critical, and the most critical sentence."""
-    exp = scorer.explain(text, top=5, threshold=threshold)
-    return {
-        "reasons": [[term, round(weight, 3)] for term, weight in exp.raising],
-        "against": [[term, round(weight, 3), label] for term, weight, label in exp.lowering],
-        "sentence": exp.sentence,
-        "sentence_score": None if exp.sentence_score is None else round(exp.sentence_score, 6),
-        "explained": "sentence" if exp.from_sentence else "reply",
-    }
-
-
 @dataclass(frozen=True)
 class _Job:
     """What to do with each batch; sent to worker processes with every batch."""
@@ -63,36 +51,32 @@ class _Job:
     encode: Callable[[dict[str, Any]], Any] | None  # e.g. the JSON Lines encoder: done where the scoring is
 
 
-_Item = tuple[str, int, str, dict[str, Any] | None]  # a record as a plain tuple: cheap to send to a worker
+_Item = tuple[str, int, str, dict[str, Any] | None, str, str]  # a record as a plain tuple: cheap to send to a worker
 
 
 def _process(scorer: Scorer, records: list[_Item], job: _Job) -> tuple[list[bool], Any]:
     """Score a batch: whether each record is flagged, and the output rows (--only-flagged drops the others).
 
-    With `job.encode` the rows come back as one encoded string, so a worker sends one object per batch.
+    Replies with a parent comment are read under it. With `job.encode` the rows come back as one encoded
+    string, so a worker sends one object per batch.
     """
     texts = [r[2] for r in records]
-    batch = scorer.predict_batch(texts)
-    labels = scorer.labels
-    c = labels.index("critical")
-    best = batch.probabilities.argmax(axis=1).tolist()
-    flagged = (batch.probabilities[:, c] >= job.threshold).tolist()
+    parents = [r[4] for r in records]
+    posts = [r[5] for r in records]
+    thread = any(parents)
+    batch = scorer.predict_batch(texts, parents=parents if thread else None, posts=posts if thread else None)
+    explanations = None
+    if job.explain:
+        contexts = zip(texts, parents, posts, strict=True)
+        explanations = [scorer.explain(t, 5, job.threshold, parent=p, post=q) for t, p, q in contexts]
+    predictions = scorer.predictions(texts, batch, job.threshold, explanations=explanations)
     rows: list[Any] = []
-    for (source, line, text, fields), probs, cov, top, flag in zip(
-        records, batch.probabilities.tolist(), batch.coverage.tolist(), best, flagged, strict=True
-    ):
-        if job.only_flagged and not flag:
+    for (source, line, text, fields, _, _), prediction in zip(records, predictions, strict=True):
+        if job.only_flagged and not prediction.flagged:
             continue
-        prediction = {
-            "score": probs[c],
-            "label": labels[top],
-            "flagged": flag,
-            "coverage": cov,
-            "probabilities": dict(zip(labels, probs, strict=True)),
-        }
-        exp = explanation_fields(scorer, text, job.threshold) if job.explain else None
-        row = output_row(source, line, text, prediction, fields, exp)
+        row = output_row(source, line, text, prediction.record(), fields)
         rows.append(job.encode(row) if job.encode is not None else row)
+    flagged = [p.flagged for p in predictions]
     return flagged, ("".join(rows) if job.encode is not None else rows)
 
 
@@ -122,7 +106,7 @@ def _batches(items: Iterable[Record | Skip], size: int) -> Iterator[list[Record 
 
 
 def _plain(batch: list[Record | Skip]) -> list[_Item]:
-    return [(r.source, r.line, r.text, r.fields) for r in batch if isinstance(r, Record)]
+    return [(r.source, r.line, r.text, r.fields, r.parent, r.post) for r in batch if isinstance(r, Record)]
 
 
 class _Interrupts:

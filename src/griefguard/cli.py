@@ -27,6 +27,7 @@ from griefguard.errors import (
     EXIT_FLAGGED,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
+    DataError,
     GriefguardError,
     InputError,
     Interrupted,
@@ -169,6 +170,10 @@ def classify_cli(
         bool, typer.Option("--whole-file", help="Each file is one reply (not one reply per line).")
     ] = False,
     text_column: TextColumnOption = "text",
+    parent_column: Annotated[
+        str, typer.Option("--parent-column", help="CSV/JSONL field with the comment each reply answers, if any.")
+    ] = "parent",
+    post_column: Annotated[str, typer.Option("--post-column", help="CSV/JSONL field with the post's text.")] = "post",
     input_format: Annotated[
         InputFormat,
         typer.Option("--input-format", help="auto: by extension (.csv .tsv .jsonl), else one reply a line."),
@@ -226,6 +231,7 @@ def classify_cli(
     if output is not None:
         check_output(output)
     extra_columns = [h for i in inputs for h in i.header if h != text_column]
+    thread = any(i.format == "jsonl" or parent_column in i.header or "parent_id" in i.header for i in inputs)
     longest = max((len(i.name) for i in inputs), default=8) + 7
     progress, tick = _progress(inputs, not quiet)
     summary = None
@@ -245,10 +251,11 @@ def classify_cli(
                 width=shutil.get_terminal_size().columns if on_terminal else None,
                 color=on_terminal,
                 where_width=longest,
+                thread=thread,
             )
             if progress is not None:
                 stack.enter_context(progress)
-            items = _stop_on_skip(read_records(inputs, text_column, whole_file), bad_lines)
+            items = _stop_on_skip(read_records(inputs, text_column, whole_file, parent_column, post_column), bad_lines)
             # JSON Lines rows are encoded where they are scored (in the workers, with --jobs), the rest here.
             encode = jsonl_line if out_format == "jsonl" else None
             summary = classify_records(
@@ -278,6 +285,11 @@ def classify_cli(
                     f"{source.name}: {source.bad_utf8_lines} line(s) were not valid UTF-8; "
                     "decoded with replacement characters and scored"
                 )
+            if source.missing_parents:
+                warn(
+                    f"{source.name}: {source.missing_parents} reply(s) name a parent_id that is not in the file; "
+                    "read as direct replies to the post"
+                )
             if source.header_warning:
                 warn(
                     f"{source.name}: the first line looks like a CSV header, but the input is read as one reply "
@@ -289,8 +301,10 @@ def classify_cli(
             warn(f"... and {summary.skipped - len(summary.skips)} more skipped records")
         if getattr(writer, "dropped", None):
             warn(f"fields not in the {out_format.upper()} header were left out: {', '.join(sorted(writer.dropped))}")
+        threaded = sum(i.threaded for i in inputs)
         sys.stderr.write(
             f"read {summary.read}, scored {summary.scored}, flagged {summary.flagged}, skipped {summary.skipped}"
+            + (f"; {threaded} read under the comment they answer" if threaded else "")
             + (f"; wrote {output}" if output else "")
             + "\n"
         )
@@ -338,7 +352,11 @@ def _load_labeled(path: Path, model: Path | None, text_column: str, label_column
     from griefguard.dataset import load_labeled
 
     scorer = _load(model)
-    return scorer, load_labeled(path, text_column, label_column, check=False, any_kind=True, labels=scorer.labels)
+    data = load_labeled(path, text_column, label_column, check=False, any_kind=True, labels=scorer.labels)
+    if data.problems:  # a row that cannot be evaluated (unknown label, empty text); duplicates are allowed here
+        more = f" (+{len(data.problems) - 1} more problems)" if len(data.problems) > 1 else ""
+        raise DataError(data.problems[0] + more)
+    return scorer, data
 
 
 @app.command("evaluate")

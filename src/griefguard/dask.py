@@ -50,8 +50,8 @@ def _scorer(model: str | None) -> Scorer:
         return _scorers[key]
 
 
-def output_columns(labels: Sequence[str]) -> dict[str, Any]:
-    """The columns `classify` adds, with their dtypes."""
+def output_columns(labels: Sequence[str], thread: bool = False) -> dict[str, Any]:
+    """The columns `classify` adds, with their dtypes (`thread`: the frame has a parent column)."""
     columns: dict[str, Any] = {
         "label": pd.StringDtype(),
         "score": np.float64,
@@ -59,29 +59,58 @@ def output_columns(labels: Sequence[str]) -> dict[str, Any]:
         "coverage": np.float64,
     }
     columns.update({f"p_{label}": np.float64 for label in labels})
+    if thread:
+        columns.update({"parent_label": pd.StringDtype(), "score_alone": np.float64})
     return columns
 
 
+def _strings(frame: pd.DataFrame, column: str | None, keep: np.ndarray) -> list[str] | None:
+    """The column's values for the kept rows, "" where a value is missing or not a string; None without it."""
+    if column is None or column not in frame.columns:
+        return None
+    return [v if isinstance(v, str) else "" for v, good in zip(frame[column].tolist(), keep, strict=True) if good]
+
+
 def _classify_partition(
-    frame: pd.DataFrame, text_column: str, model: str | None, threshold: float | None
+    frame: pd.DataFrame,
+    text_column: str,
+    model: str | None,
+    threshold: float | None,
+    parent_column: str | None = None,
+    post_column: str | None = None,
 ) -> pd.DataFrame:
     scorer = _scorer(model)
     cut = scorer.check_threshold(threshold)
     values = frame[text_column].tolist()
     ok = np.array([isinstance(v, str) for v in values], dtype=bool)
     n, k = len(values), len(scorer.labels)
+    texts = [v for v, good in zip(values, ok, strict=True) if good]
+    parents = _strings(frame, parent_column, ok)
+    posts = _strings(frame, post_column, ok)
     probs = np.full((n, k), np.nan)
     coverage = np.full(n, np.nan)
-    probs[ok], coverage[ok] = scorer.probabilities_and_coverage(v for v, good in zip(values, ok, strict=True) if good)
+    out = frame.copy()
+    if parents is not None:
+        predictions = scorer.predict(texts, cut, parents=parents, posts=posts)
+        probs[ok] = [[p.probabilities[label] for label in scorer.labels] for p in predictions]
+        coverage[ok] = [p.coverage for p in predictions]
+        parent_label = np.full(n, None, dtype=object)
+        alone = np.full(n, np.nan)
+        parent_label[ok] = [p.parent_label for p in predictions]
+        alone[ok] = [np.nan if p.score_alone is None else p.score_alone for p in predictions]
+    else:
+        probs[ok], coverage[ok] = scorer.probabilities_and_coverage(texts)
     c = scorer.labels.index("critical")
     labels = np.asarray(scorer.labels, dtype=object)[np.nan_to_num(probs).argmax(axis=1)] if n else np.array([])
-    out = frame.copy()
     out["label"] = pd.array(np.where(ok, labels, None), dtype=pd.StringDtype())
     out["score"] = probs[:, c]
     out["flagged"] = ok & (np.nan_to_num(probs[:, c], nan=-1.0) >= cut)
     out["coverage"] = coverage
     for j, label in enumerate(scorer.labels):
         out[f"p_{label}"] = probs[:, j]
+    if parents is not None:
+        out["parent_label"] = pd.array(parent_label, dtype=pd.StringDtype())
+        out["score_alone"] = alone
     return out
 
 
@@ -90,10 +119,14 @@ def classify(
     text_column: str = "text",
     model: str | Path | None = None,
     threshold: float | None = None,
+    parent_column: str = "parent",
+    post_column: str = "post",
 ) -> dd.DataFrame:
     """`frame` with label, score, flagged, coverage and p_<label> columns added (lazily, like any Dask frame).
 
-    `model` must be a path every worker can read; None means each worker's own default model
+    When the frame has a `parent_column` (the comment each reply answers), replies are read under their parents
+    (with the post from `post_column` where the frame has one), and `parent_label` and `score_alone` columns are
+    added too. `model` must be a path every worker can read; None means each worker's own default model
     ($GRIEFGUARD_MODEL, else the bundled one). The model is also loaded here once, to check it and to know
     its labels.
     """
@@ -102,11 +135,20 @@ def classify(
         raise InputError(f"no {text_column!r} column; the frame has {names} (choose one with text_column)")
     local = load_scorer(model)
     local.check_threshold(threshold)
+    thread = parent_column in frame.columns
     meta = make_meta(frame).copy()
-    for name, dtype in output_columns(local.labels).items():
+    for name, dtype in output_columns(local.labels, thread).items():
         meta[name] = pd.Series(dtype=dtype)
     path = None if model is None else str(Path(model).resolve())
-    return frame.map_partitions(_classify_partition, text_column, path, threshold, meta=meta)
+    return frame.map_partitions(
+        _classify_partition,
+        text_column,
+        path,
+        threshold,
+        parent_column if thread else None,
+        post_column if post_column in frame.columns else None,
+        meta=meta,
+    )
 
 
 # -- the command line ------------------------------------------------------------------------------------

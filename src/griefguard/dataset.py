@@ -295,6 +295,15 @@ def _trigrams(text: str) -> frozenset[tuple[str, ...]]:
     return frozenset(tuple(words[i : i + 3]) for i in range(len(words) - 2))
 
 
+ECHO_WORDS = 4  # a reply this short may stand under several parents in thread files ("agreed", "this 👆")
+
+
+def _echo(a: Example, b: Example) -> bool:
+    """Two very short thread replies under different parents: the same echo, not a copy (labeling guide)."""
+    short = len(_WORD.findall(a.text)) <= ECHO_WORDS and len(_WORD.findall(b.text)) <= ECHO_WORDS
+    return short and bool(a.parent) and bool(b.parent) and _key(a.parent) != _key(b.parent)
+
+
 def near_duplicates(
     datasets: Sequence[LabeledData], threshold: float = NEAR_DUPLICATE_JACCARD
 ) -> list[tuple[tuple[int, int], tuple[int, int], float]]:
@@ -321,7 +330,8 @@ def near_duplicates(
                 shared.update(postings[gram])
             for other, overlap in shared.items():
                 sim = overlap / (len(g) + len(grams[other]) - overlap)
-                if sim >= threshold and _key(ex.text) != _key(datasets[refs[other][0]].examples[refs[other][1]].text):
+                seen = datasets[refs[other][0]].examples[refs[other][1]]
+                if sim >= threshold and _key(ex.text) != _key(seen.text) and not _echo(ex, seen):
                     pairs.append((refs[other], (d, r), sim))
             for gram in g:
                 postings[gram].append(me)

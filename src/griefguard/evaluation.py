@@ -22,7 +22,13 @@ __all__ = ["Misclassified", "evaluate_labeled", "labeled_metrics", "misclassifie
 
 def evaluate_labeled(scorer: Scorer, data: LabeledData, threshold: float | None = None) -> dict[str, Any]:
     """Metrics of a scorer on a labeled file (per-kind accuracy only when the file has a kind column)."""
-    return labeled_metrics(data, scorer.probabilities(data.texts), scorer.labels, scorer.check_threshold(threshold))
+    probabilities = scorer.probabilities(data.texts, *_thread(data))
+    return labeled_metrics(data, probabilities, scorer.labels, scorer.check_threshold(threshold))
+
+
+def _thread(data: LabeledData) -> tuple[list[str] | None, list[str] | None]:
+    """The parents and posts of a thread file's rows (each reply is read under its parent); None otherwise."""
+    return (data.parents, data.posts) if data.is_thread else (None, None)
 
 
 def labeled_metrics(
@@ -51,7 +57,7 @@ class Misclassified:
 def misclassified(scorer: Scorer, data: LabeledData, threshold: float | None = None) -> list[Misclassified]:
     """Every row whose flag or label is wrong, most confidently wrong first."""
     cut = scorer.check_threshold(threshold)
-    probs, coverage = scorer.probabilities_and_coverage(data.texts)
+    probs, coverage = scorer.probabilities_and_coverage(data.texts, *_thread(data))
     c = scorer.labels.index("critical")
     out = []
     for e, p, cov in zip(data.examples, probs, coverage, strict=True):

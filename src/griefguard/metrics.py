@@ -166,8 +166,14 @@ def compute_metrics(
     result["flagged_by_label"] = {
         label: round(float(flagged[true == label].mean()), 4) for label in all_labels if np.any(true == label)
     }
+    result["harmless_flagged"] = round(float(flagged[~y].mean()), 4) if np.any(~y) else None
     if kinds is not None and any(kinds):
         result["kinds"] = _accuracy_by(kinds, correct)
+        pairs = np.array([f"{k} ({lab})" for k, lab in zip(kinds, true.tolist(), strict=True)], dtype=object)
+        result["flagged_by_kind"] = {
+            pair: {"flagged": round(float(flagged[pairs == pair].mean()), 4), "n": int(np.sum(pairs == pair))}
+            for pair in sorted(set(pairs.tolist()))
+        }
     if contexts is not None and any(contexts):
         result["contexts"] = _accuracy_by(contexts, correct)
     return result
@@ -206,6 +212,7 @@ def metrics_table(named: dict[str, dict[str, Any]]) -> list[tuple[str, ...]]:
     for label in labels:
         if label != "critical":
             add(f"flagged: {label}", lambda m, label=label: m["flagged_by_label"][label])
+    add("flagged: everything not critical", lambda m: m["harmless_flagged"])
     add("flag confusion [[TN FP] [FN TP]]", lambda m: m["confusion_flag"])
     add("label accuracy", lambda m: m["label"]["accuracy"])
     add("label macro F1", lambda m: m["label"]["macro_f1"])

@@ -8,8 +8,9 @@ A model file is one `.npz` archive (a zip of plain numpy arrays) holding everyth
 - with a character block, `char_grams` (newline-separated UTF-8, as bytes) and `char_idf`;
 - `idf`, `coef` (features x labels: the word features, then the character ones) and `intercept` (labels):
   float64 arrays;
-- with a thread stage (format 3, `thread.py`), `thread_terms`, `thread_parent_terms`, `thread_post_terms` (int64
-  feature indices) and `thread_coef`, `thread_intercept` (float64).
+- with a thread stage (format 3, `thread.py`): its own reply vocabulary as `thread_tokens` and `thread_keys_1` ...
+  `thread_keys_N` (as above) with `thread_idf`, `thread_parent_terms` and `thread_post_terms` (int64 feature indices
+  of the first stage), and `thread_coef`, `thread_intercept` (float64).
 
 Loading never unpickles: the archive's members are listed and size-checked first, then each array is read
 with `allow_pickle=False`, which refuses any object array. A pickle (such as an old joblib model) is refused
@@ -143,7 +144,9 @@ class ModelData:
             layout = self.thread.layout
             if layout.n_labels != n_labels:
                 raise ValueError(f"the thread stage has {layout.n_labels} labels, the model {n_labels}")
-            for name in ("terms", "parent_terms", "post_terms"):
+            if layout.vocabulary.normalizer != self.vocabulary.normalizer:
+                raise ValueError("the thread stage's vocabulary must use the model's normaliser")
+            for name in ("parent_terms", "post_terms"):
                 values = getattr(layout, name)
                 if len(values) and values[-1] >= n_features:
                     raise ValueError(f"thread {name} name features beyond the model's {n_features}")
@@ -166,7 +169,9 @@ class ModelData:
                 "gate": self.sentence_rule.gate,
                 "min_sentences": self.sentence_rule.min_sentences,
             },
-            "thread": self.thread is not None,
+            "thread": None
+            if self.thread is None
+            else {"ngram_range": [self.thread.layout.vocabulary.min_n, self.thread.layout.vocabulary.max_n]},
             "card": self.card,
         }
 
@@ -205,7 +210,11 @@ def save_model(model: ModelData, path: str | Path) -> None:
         arrays["char_idf"] = np.ascontiguousarray(model.char_idf, dtype=np.float64)
     if model.thread is not None:
         layout = model.thread.layout
-        arrays["thread_terms"] = np.ascontiguousarray(layout.terms, dtype=np.int64)
+        voc = layout.vocabulary
+        arrays["thread_tokens"] = _bytes("\n".join(voc.tokens))
+        for n, keys in zip(range(voc.min_n, voc.max_n + 1), voc.keys, strict=True):
+            arrays[f"thread_keys_{n}"] = np.ascontiguousarray(keys, dtype=np.int64)
+        arrays["thread_idf"] = np.ascontiguousarray(layout.idf, dtype=np.float64)
         arrays["thread_parent_terms"] = np.ascontiguousarray(layout.parent_terms, dtype=np.int64)
         arrays["thread_post_terms"] = np.ascontiguousarray(layout.post_terms, dtype=np.int64)
         arrays["thread_coef"] = np.ascontiguousarray(model.thread.coef, dtype=np.float64)
@@ -291,9 +300,22 @@ def _model(path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> M
         char_idf = arrays["char_idf"]
     thread = None
     if meta.get("thread"):
+        low, high = (int(n) for n in meta["thread"]["ngram_range"])
+        if not 1 <= low <= high <= 8:
+            raise ValueError(f"bad thread n-gram range {meta['thread']['ngram_range']}")
+        words = arrays["thread_tokens"].tobytes().decode("utf-8")
+        thread_vocabulary = Vocabulary(
+            normalizer=str(meta["normalizer"]),
+            min_n=low,
+            max_n=high,
+            tokens=words.split("\n") if words else [],
+            keys=[arrays[f"thread_keys_{n}"] for n in range(low, high + 1)],
+            negation_scope=int(meta["negation_scope"]),
+        )
         layout = ThreadLayout(
             n_labels=len(meta["labels"]),
-            terms=arrays["thread_terms"],
+            vocabulary=thread_vocabulary,
+            idf=arrays["thread_idf"],
             parent_terms=arrays["thread_parent_terms"],
             post_terms=arrays["thread_post_terms"],
         )
@@ -323,6 +345,8 @@ _DTYPES = {
     "char_idf": np.float64,
     "coef": np.float64,
     "intercept": np.float64,
+    "thread_tokens": np.uint8,
+    "thread_idf": np.float64,
     "thread_coef": np.float64,
     "thread_intercept": np.float64,
 }

@@ -4,13 +4,22 @@ Every input is checked before any reply is read (missing, directory, unreadable,
 the text column), so a bad file stops the run before output starts. While reading, invalid UTF-8 is
 decoded with replacement characters and counted (the record is kept), and records that cannot be scored
 (a malformed JSON line, an empty text cell) become counted, reported skips.
+
+Threads: in CSV, TSV and JSON Lines, a `parent` field (the text of the comment a reply answers) and a `post`
+field (the text of the post) are read with each reply. A thread export with `id` and `parent_id` fields, where a
+reply's parent is another record of the same file in any order, is resolved within the file: a first pass
+collects the ids that are answered, a second the texts of those records, and the third scores. Memory holds the
+texts of the answered comments of one file at a time (never the whole file); standard input is spooled to a
+temporary file for this. A `parent_id` not found in the file is read as a direct reply and counted.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +53,8 @@ class Record:
     line: int
     text: str
     fields: dict[str, Any] | None = None
+    parent: str = ""  # the comment this reply answers ("" for none, or a direct reply to the post)
+    post: str = ""
 
 
 @dataclass
@@ -66,6 +77,9 @@ class InputFile:
     bad_utf8_lines: int = 0
     bytes_read: int = 0
     header_warning: bool = False  # a text input whose first line looks like a CSV header
+    missing_parents: int = 0  # records whose parent_id names no record of the file
+    threaded: int = 0  # records read with a parent comment
+    spooled: bool = False  # standard input copied to `path` (a temporary file, removed after reading)
 
 
 def input_format(name: str, override: str | None = None) -> str:
@@ -138,27 +152,48 @@ def open_inputs(
             stdin = sys.stdin.buffer
             head = stdin.peek(_SNIFF_BYTES) if hasattr(stdin, "peek") else b"?"
             _sniff("<stdin>", head)
-            inputs.append(InputFile(name="<stdin>", path=None, format=fmt))
+            if fmt in ("csv", "tsv", "jsonl") and b"parent_id" in head.split(b"\n", 1)[0]:
+                source = _spool_stdin(fmt)  # a thread export is read in passes: it must be re-readable
+                if fmt != "jsonl":
+                    _read_header(source, text_column)
+                inputs.append(source)
+            else:
+                inputs.append(InputFile(name="<stdin>", path=None, format=fmt))
             continue
         path = _check_path(name)
-        try:
-            with open(path, "rb") as handle:
-                head = handle.read(_SNIFF_BYTES)
-                if fmt in ("csv", "tsv"):
-                    header_line = head.split(b"\n", 1)[0] if b"\n" in head else head + handle.readline()
-        except PermissionError:
-            raise InputError(f"{name}: permission denied") from None
-        except OSError as exc:
-            raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
-        _sniff(name, head)
         source = InputFile(name=name, path=path, format=fmt)
-        if fmt in ("csv", "tsv"):
-            decoded = header_line.decode("utf-8-sig", errors="replace")
-            source.header = _check_header(
-                source, next(csv.reader([decoded], delimiter=_DELIMITERS[fmt]), []), text_column
-            )
+        _read_header(source, text_column)
         inputs.append(source)
     return inputs
+
+
+def _read_header(source: InputFile, text_column: str) -> None:
+    """Check a file input's first bytes (not empty, not binary); for CSV and TSV read and check its header into
+    `source.header`."""
+    assert source.path is not None
+    name, fmt = source.name, source.format
+    try:
+        with open(source.path, "rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+            header_line = b""
+            if fmt in ("csv", "tsv"):
+                header_line = head.split(b"\n", 1)[0] if b"\n" in head else head + handle.readline()
+    except PermissionError:
+        raise InputError(f"{name}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    _sniff(name, head)
+    if fmt in ("csv", "tsv"):
+        decoded = header_line.decode("utf-8-sig", errors="replace")
+        source.header = _check_header(source, next(csv.reader([decoded], delimiter=_DELIMITERS[fmt]), []), text_column)
+
+
+def _spool_stdin(fmt: str) -> InputFile:
+    """Standard input copied to a temporary file on disk (not memory), so that a thread export can be read in
+    passes; `read_records` removes the file."""
+    with tempfile.NamedTemporaryFile(prefix="griefguard-stdin-", delete=False) as spool:
+        shutil.copyfileobj(sys.stdin.buffer, spool)
+    return InputFile(name="<stdin>", path=Path(spool.name), format=fmt, spooled=True)
 
 
 def _json_kind(value: object) -> str:
@@ -254,21 +289,108 @@ def _jsonl_records(source: InputFile, stream: IO[bytes], text_column: str) -> It
         yield Record(source.name, number, text, obj)
 
 
-def read_records(
-    inputs: list[InputFile], text_column: str = "text", whole_file: bool = False
+def _records(source: InputFile, stream: IO[bytes], text_column: str, whole_file: bool) -> Iterator[Record | Skip]:
+    if whole_file:
+        return _whole_file(source, stream)
+    if source.format in ("csv", "tsv"):
+        return _csv_records(source, stream, text_column)
+    if source.format == "jsonl":
+        return _jsonl_records(source, stream, text_column)
+    return _text_records(source, stream, text_column)
+
+
+def _answered_texts(source: InputFile, text_column: str) -> dict[str, str] | None:
+    """For a thread export (records with `id` and `parent_id`): the texts of the records that some record answers,
+    by id; None for any other input. Two passes over the file (ids first, then only those texts), so memory
+    holds the answered comments' texts, not the file."""
+    if source.path is None or source.format not in ("csv", "tsv", "jsonl"):
+        return None
+    if source.format != "jsonl" and not {"id", "parent_id"} <= set(source.header):
+        return None
+
+    def records() -> Iterator[Record]:
+        shadow = InputFile(source.name, source.path, source.format, list(source.header))
+        with open(source.path, "rb") as stream:  # type: ignore[arg-type]
+            for item in _records(shadow, stream, text_column, False):
+                if isinstance(item, Record) and item.fields is not None:
+                    yield item
+
+    answered = {_id(r.fields.get("parent_id")) for r in records()} - {""}  # type: ignore[union-attr]
+    if not answered:
+        return None
+    return {key: r.text for r in records() if (key := _id(r.fields.get("id"))) in answered}  # type: ignore[union-attr]
+
+
+def _id(value: object) -> str:
+    """An id as a string, whatever its JSON type ("" for none)."""
+    if value is None or isinstance(value, bool | dict | list):
+        return ""
+    return str(value).strip()
+
+
+def _context(record: Record, column: str) -> str | Skip:
+    """A record's parent or post text from its field: "" when absent or null; a Skip when it is not text."""
+    value = (record.fields or {}).get(column)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        return Skip(record.source, record.line, f"field {column!r} is {_json_kind(value)}, not a string")
+    return value
+
+
+def _with_thread(
+    source: InputFile,
+    items: Iterator[Record | Skip],
+    parent_column: str,
+    post_column: str,
+    answered: dict[str, str] | None,
 ) -> Iterator[Record | Skip]:
-    """Yield every record of every input in order; a Skip stands in for each record that cannot be scored."""
+    """Give each record its parent and post: from the parent and post fields, or (in a thread export, where the
+    parent field is empty) the text of the record its `parent_id` names."""
+    for item in items:
+        if isinstance(item, Skip):
+            yield item
+            continue
+        parent, post = _context(item, parent_column), _context(item, post_column)
+        if isinstance(parent, Skip):
+            yield parent
+            continue
+        if isinstance(post, Skip):
+            yield post
+            continue
+        if not parent.strip() and answered is not None and item.fields is not None:
+            wanted = _id(item.fields.get("parent_id"))
+            if wanted:
+                parent = answered.get(wanted, "")
+                if not parent:
+                    source.missing_parents += 1
+        item.parent, item.post = parent if parent.strip() else "", post
+        source.threaded += bool(item.parent)
+        yield item
+
+
+def read_records(
+    inputs: list[InputFile],
+    text_column: str = "text",
+    whole_file: bool = False,
+    parent_column: str = "parent",
+    post_column: str = "post",
+) -> Iterator[Record | Skip]:
+    """Yield every record of every input in order; a Skip stands in for each record that cannot be scored.
+
+    Records of CSV, TSV and JSON Lines inputs carry their parent comment and post (see the module docstring)."""
     for source in inputs:
-        stream = _open_binary(source)
         try:
-            if whole_file:
-                yield from _whole_file(source, stream)
-            elif source.format in ("csv", "tsv"):
-                yield from _csv_records(source, stream, text_column)
-            elif source.format == "jsonl":
-                yield from _jsonl_records(source, stream, text_column)
-            else:
-                yield from _text_records(source, stream, text_column)
+            answered = None if whole_file else _answered_texts(source, text_column)
+            stream = _open_binary(source)
+            try:
+                items = _records(source, stream, text_column, whole_file)
+                if not whole_file and source.format in ("csv", "tsv", "jsonl"):
+                    items = _with_thread(source, items, parent_column, post_column, answered)
+                yield from items
+            finally:
+                if source.path is not None:
+                    stream.close()
         finally:
-            if source.path is not None:
-                stream.close()
+            if source.spooled and source.path is not None:
+                source.path.unlink(missing_ok=True)

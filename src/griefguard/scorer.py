@@ -21,10 +21,10 @@ import numpy as np
 
 from griefguard.engine import FeatureEngine, Rows, most_critical_sentences
 from griefguard.model_file import POSITIVE_LABEL, ModelData, default_model_path, load_model
-from griefguard.normalize import canonicalizer, sentence_texts
+from griefguard.normalize import Tokens, canonicalizer, sentence_texts
 from griefguard.thread import ThreadInputs, thread_features
 
-__all__ = ["Explanation", "Prediction", "Scorer", "load_scorer"]
+__all__ = ["EXPLAIN_FIELDS", "Explanation", "Prediction", "Scorer", "load_scorer"]
 
 BATCH_SIZE = 2048
 
@@ -32,7 +32,11 @@ BATCH_SIZE = 2048
 @dataclass(frozen=True)
 class Prediction:
     """A scored reply: `score` is the probability it is critical; `flagged` means score >= threshold;
-    `label` is the most probable label; `coverage` the share of its tokens the model knows."""
+    `label` is the most probable label; `coverage` the share of its tokens the model knows.
+
+    For a reply read under its parent comment, `parent_label` is the parent's label and `score_alone` the reply's
+    score read alone. `id` is whatever the caller gave to recognise the reply; `explanation` is set when asked for.
+    `record()` is the one form every interface writes (the CLI, the service, Dask)."""
 
     text: str
     label: str
@@ -40,6 +44,30 @@ class Prediction:
     flagged: bool
     probabilities: dict[str, float]
     coverage: float
+    id: Any = None
+    parent_label: str | None = None
+    score_alone: float | None = None
+    explanation: Explanation | None = None
+
+    def record(self) -> dict[str, Any]:
+        """The reply's fields for output, rounded: score, label, flagged, coverage and probabilities; under a
+        parent, `parent_label` and `score_alone`; with an explanation, its terms and sentence (`EXPLAIN_FIELDS`)."""
+        out: dict[str, Any] = {
+            "score": round(self.score, 6),
+            "label": self.label,
+            "flagged": self.flagged,
+            "coverage": round(self.coverage, 4),
+            "probabilities": {k: round(v, 6) for k, v in self.probabilities.items()},
+        }
+        if self.parent_label is not None and self.score_alone is not None:
+            out["parent_label"] = self.parent_label
+            out["score_alone"] = round(self.score_alone, 6)
+        if self.explanation is not None:
+            out.update(self.explanation.fields())
+        return out
+
+
+EXPLAIN_FIELDS = ("reasons", "against", "sentence", "sentence_score", "explained", "parent_effect")
 
 
 @dataclass(frozen=True)
@@ -70,6 +98,19 @@ class Explanation:
     parent_label: str | None = None
     alone_score: float | None = None
     parent_effect: float | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """The output fields of an explanation (`EXPLAIN_FIELDS`): terms raising the score as [term, weight], terms
+        lowering it as [term, weight, label], the most critical sentence and its score, what was explained
+        (`reply`, `sentence`, or `thread` for a reply read under its parent) and the parent's effect in log-odds."""
+        return {
+            "reasons": [[term, round(weight, 3)] for term, weight in self.raising],
+            "against": [[term, round(weight, 3), label] for term, weight, label in self.lowering],
+            "sentence": self.sentence,
+            "sentence_score": None if self.sentence_score is None else round(self.sentence_score, 6),
+            "explained": "thread" if self.parent_effect is not None else "sentence" if self.from_sentence else "reply",
+            "parent_effect": None if self.parent_effect is None else round(self.parent_effect, 3),
+        }
 
     @property
     def parent_changed_verdict(self) -> bool:
@@ -150,7 +191,7 @@ class Scorer:
     """A loaded griefguard model. Immutable after loading (its only state is caches of values derived from the
     model, which always agree), so one instance can serve many threads."""
 
-    __slots__ = ("_card", "_coef", "_critical", "_engine", "_intercept", "_model", "_path")
+    __slots__ = ("_card", "_coef", "_critical", "_engine", "_intercept", "_model", "_path", "_thread_engine")
 
     def __init__(self, model: ModelData, path: Path | None = None) -> None:
         init = object.__setattr__
@@ -163,6 +204,11 @@ class Scorer:
         init(self, "_critical", model.labels.index(POSITIVE_LABEL))
         init(self, "_card", MappingProxyType(model.card))
         init(self, "_model", model)
+        thread = model.thread
+        thread_engine = None
+        if thread is not None:
+            thread_engine = FeatureEngine(thread.layout.vocabulary, thread.layout.idf, model.sublinear_tf)
+        init(self, "_thread_engine", thread_engine)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"a Scorer is immutable; cannot set {name!r}")
@@ -215,14 +261,16 @@ class Scorer:
             p = 1.0 / (1.0 + np.exp(-z))
         return p / p.sum(axis=1, keepdims=True)
 
-    def _first_stage(self, texts: list[str], sentences: bool = False) -> tuple[Batch, Rows]:
-        """The reply-only model on a batch: its scores, and the replies' TF-IDF rows (for the thread stage).
+    def _first_stage(self, texts: list[str], sentences: bool = False) -> tuple[Batch, Rows, Tokens]:
+        """The reply-only model on a batch: its scores, and the replies' TF-IDF rows and tokens (for the thread
+        stage).
 
         Each reply's most critical sentence is found when the model has a sentence rule, or when `sentences`
         asks for it (explanations); otherwise `worst_sentence` is -1 throughout.
         """
         engine = self._engine
-        encoded = engine.encode(engine.tokenize(texts))
+        tokens = engine.tokenize(texts)
+        encoded = engine.encode(tokens)
         rows = engine.rows(encoded)
         probs = self._probabilities(rows)
         coverage = engine.coverage(encoded)
@@ -244,45 +292,52 @@ class Scorer:
             raised[unknown] = False
         none = np.zeros(n, dtype=bool)
         batch = Batch(probs, coverage, worst, worst_score, raised, none, probs, np.zeros_like(probs))
-        return batch, rows
+        return batch, rows, tokens
 
-    def _context_rows(self, values: list[str], wanted: bool) -> tuple[np.ndarray, Rows | None]:
-        """First-stage probabilities of parents (or posts), each distinct text scored once, as one row per reply;
-        and their TF-IDF rows when a thread block needs them."""
+    def _context_rows(self, values: list[str]) -> tuple[np.ndarray, Rows]:
+        """First-stage probabilities and TF-IDF rows of parents (or posts), each distinct text scored once, as one
+        row per reply."""
         distinct = list(dict.fromkeys(values))
         where = {v: i for i, v in enumerate(distinct)}
         index = np.fromiter((where[v] for v in values), dtype=np.int64, count=len(values))
-        batch, rows = self._first_stage(distinct)
-        return batch.probabilities[index], (rows.take(index) if wanted else None)
+        batch, rows, _ = self._first_stage(distinct)
+        return batch.probabilities[index], rows.take(index)
 
     def _thread_inputs(
         self,
         batch: Batch,
         rows: Rows,
+        tokens: Tokens,
         chosen: np.ndarray,
         parents: list[str],
         posts: list[str],
-        parent_rows: bool,
         post_rows: bool,
     ) -> ThreadInputs:
-        """What the first stage says about the replies `chosen` of a scored batch and about their parents (and,
-        for thread stages with those blocks, the parents' and posts' TF-IDF rows)."""
-        parent_probs, parent_block = self._context_rows([parents[i] for i in chosen], parent_rows)
-        post_block = self._context_rows([posts[i] for i in chosen], True)[1] if post_rows else None
+        """What the first stage says about the replies `chosen` of a scored batch and about their parents, the
+        replies' rows in the thread stage's vocabulary, and (for a thread stage with a post block) the posts'
+        TF-IDF rows."""
+        assert self._thread_engine is not None
+        parent_probs, parent_block = self._context_rows([parents[i] for i in chosen])
+        post_block = self._context_rows([posts[i] for i in chosen])[1] if post_rows else None
+        own = self._thread_engine.rows(self._thread_engine.encode(tokens)).take(chosen)
         known = batch.coverage[chosen] > 0
-        return ThreadInputs(rows.take(chosen), batch.alone[chosen], known, parent_probs, parent_block, post_block)
+        return ThreadInputs(rows.take(chosen), batch.alone[chosen], known, parent_probs, parent_block, own, post_block)
 
-    def thread_inputs(
-        self, texts: list[str], parents: list[str], posts: list[str] | None = None, blocks: bool = True
-    ) -> ThreadInputs:
-        """The thread stage's inputs for replies that all have a parent, from this model's first stage (training
-        builds the thread stage's features from them, so training and scoring read threads the same way).
-        `blocks` adds the parents' and posts' TF-IDF rows."""
-        batch, rows = self._first_stage(list(texts))
+    def first_stage_inputs(
+        self, texts: list[str], parents: list[str], posts: list[str] | None = None
+    ) -> tuple[ThreadInputs, Tokens]:
+        """For training a thread stage on this model's first stage: what it says about replies that all have a
+        parent and about the parents, the posts' rows when `posts` are given, and the replies' tokens (the
+        stage's own vocabulary is fitted on them). The thread rows are left empty until that vocabulary exists."""
+        batch, rows, tokens = self._first_stage(list(texts))
         chosen = np.arange(len(texts), dtype=np.int64)
-        return self._thread_inputs(
-            batch, rows, chosen, list(parents), list(posts or [""] * len(texts)), blocks, blocks and posts is not None
+        parent_probs, parent_block = self._context_rows(list(parents))
+        post_block = self._context_rows(list(posts))[1] if posts is not None else None
+        empty = Rows(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), len(texts), 0)
+        inputs = ThreadInputs(
+            rows.take(chosen), batch.alone, batch.coverage > 0, parent_probs, parent_block, empty, post_block
         )
+        return inputs, tokens
 
     def predict_batch(
         self,
@@ -297,14 +352,14 @@ class Scorer:
         the model has one and the reply or its parent holds a known word; `posts` feed the thread stage too when
         it was trained with them. Every other reply is scored by the reply-only model.
         """
-        batch, rows = self._first_stage(texts, sentences)
+        batch, rows, tokens = self._first_stage(texts, sentences)
         thread = self._model.thread
         if thread is None or parents is None or not any(parents):
             return batch
         chosen = np.flatnonzero(np.array([bool(p) for p in parents], dtype=bool))
         layout = thread.layout
         inputs = self._thread_inputs(
-            batch, rows, chosen, parents, posts or [""] * len(texts), len(layout.parent_terms), len(layout.post_terms)
+            batch, rows, tokens, chosen, parents, posts or [""] * len(texts), len(layout.post_terms) > 0
         )
         parent_probs = inputs.parent_probs
         evidence = inputs.reply_known | (parent_probs[:, self._fallback] < 1.0)  # unknown under unknown: none
@@ -328,6 +383,28 @@ class Scorer:
             inputs if sentences else None,
         )
 
+    def _batches(
+        self,
+        texts: Iterable[str],
+        batch_size: int,
+        parents: Iterable[str | None] | None,
+        posts: Iterable[str | None] | None,
+    ) -> Iterator[tuple[list[str], list[str] | None, list[str] | None, Batch]]:
+        """(texts, parents, posts, scores) a batch at a time (parents and posts None when not given)."""
+        if parents is None and posts is None:
+            iterator = iter(_check_many(texts))
+            while batch := list(islice(iterator, batch_size)):
+                checked = [_check_text(t) for t in batch]
+                yield checked, None, None, self.predict_batch(checked)
+            return
+        triples = _aligned(texts, parents, posts)
+        while chunk := list(islice(triples, batch_size)):
+            batch_texts = [t for t, _, _ in chunk]
+            batch_parents = [p for _, p, _ in chunk]
+            batch_posts = [q for _, _, q in chunk]
+            batch = self.predict_batch(batch_texts, parents=batch_parents, posts=batch_posts)
+            yield batch_texts, batch_parents, batch_posts, batch
+
     def iter_batches(
         self,
         texts: Iterable[str],
@@ -338,18 +415,8 @@ class Scorer:
         """(texts, scores) a batch at a time, for a stream of replies of any length (memory stays flat).
 
         `parents` and `posts`, when given, are aligned with `texts` (None or "" for none)."""
-        if parents is None and posts is None:
-            iterator = iter(_check_many(texts))
-            while batch := list(islice(iterator, batch_size)):
-                yield batch, self.predict_batch([_check_text(t) for t in batch])
-            return
-        triples = _aligned(texts, parents, posts)
-        while chunk := list(islice(triples, batch_size)):
-            batch_texts = [t for t, _, _ in chunk]
-            yield (
-                batch_texts,
-                self.predict_batch(batch_texts, parents=[p for _, p, _ in chunk], posts=[q for _, _, q in chunk]),
-            )
+        for batch_texts, _, _, batch in self._batches(texts, batch_size, parents, posts):
+            yield batch_texts, batch
 
     def probabilities_and_coverage(
         self,
@@ -414,22 +481,71 @@ class Scorer:
             raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
         return float(threshold)
 
-    def predictions(self, texts: list[str], batch: Batch, threshold: float) -> list[Prediction]:
-        """Prediction records for a scored batch."""
+    def predictions(
+        self,
+        texts: list[str],
+        batch: Batch,
+        threshold: float,
+        ids: list[Any] | None = None,
+        explanations: list[Explanation] | None = None,
+    ) -> list[Prediction]:
+        """Prediction records for a scored batch (the one place they are built)."""
         labels = self.labels
+        critical = self._critical
+        best = batch.probabilities.argmax(axis=1).tolist()
+        parent_best = batch.parent_probabilities.argmax(axis=1).tolist()
+        alone = batch.alone[:, critical].tolist()
         out = []
-        for text, probs, cov in zip(texts, batch.probabilities.tolist(), batch.coverage.tolist(), strict=True):
-            score = probs[self._critical]
+        for i, (text, probs, cov) in enumerate(
+            zip(texts, batch.probabilities.tolist(), batch.coverage.tolist(), strict=True)
+        ):
+            threaded = bool(batch.threaded[i])
             out.append(
                 Prediction(
                     text=text,
-                    label=labels[max(range(len(labels)), key=probs.__getitem__)],
-                    score=score,
-                    flagged=score >= threshold,
+                    label=labels[best[i]],
+                    score=probs[critical],
+                    flagged=probs[critical] >= threshold,
                     probabilities=dict(zip(labels, probs, strict=True)),
                     coverage=cov,
+                    id=None if ids is None else ids[i],
+                    parent_label=labels[parent_best[i]] if threaded else None,
+                    score_alone=alone[i] if threaded else None,
+                    explanation=None if explanations is None else explanations[i],
                 )
             )
+        return out
+
+    def predict(
+        self,
+        texts: Iterable[str] | str,
+        threshold: float | None = None,
+        *,
+        parents: Iterable[str | None] | None = None,
+        posts: Iterable[str | None] | None = None,
+        ids: Iterable[Any] | None = None,
+        explain: bool = False,
+        top: int = 5,
+    ) -> list[Prediction]:
+        """Prediction records for replies (read under their parents where given), with the caller's `ids` and,
+        with `explain`, each reply's explanation (`top` terms each way)."""
+        cut = self.check_threshold(threshold)
+        items = [texts] if isinstance(texts, str) else texts
+        id_list = None if ids is None else list(ids)
+        out: list[Prediction] = []
+        for batch_texts, batch_parents, batch_posts, batch in self._batches(items, BATCH_SIZE, parents, posts):
+            start = len(out)
+            batch_ids = None if id_list is None else id_list[start : start + len(batch_texts)]
+            if batch_ids is not None and len(batch_ids) < len(batch_texts):
+                raise ValueError(f"ids has {len(id_list or [])} entries, fewer than the replies")
+            explanations = None
+            if explain:
+                n = len(batch_texts)
+                contexts = zip(batch_texts, batch_parents or [None] * n, batch_posts or [None] * n, strict=True)
+                explanations = [self.explain(t, top, cut, parent=p, post=q) for t, p, q in contexts]
+            out.extend(self.predictions(batch_texts, batch, cut, batch_ids, explanations))
+        if id_list is not None and len(id_list) != len(out):
+            raise ValueError(f"ids has {len(id_list)} entries but there are {len(out)} replies")
         return out
 
     def classify(
@@ -440,12 +556,7 @@ class Scorer:
         posts: Iterable[str | None] | None = None,
     ) -> list[Prediction]:
         """Label replies; flagged when the critical score reaches the model's threshold (or the one given)."""
-        cut = self.check_threshold(threshold)
-        items = [texts] if isinstance(texts, str) else texts
-        out: list[Prediction] = []
-        for batch_texts, batch in self.iter_batches(items, parents=parents, posts=posts):
-            out.extend(self.predictions(batch_texts, batch, cut))
-        return out
+        return self.predict(texts, threshold, parents=parents, posts=posts)
 
     # -- explanations ----------------------------------------------------------------------------------------
     def explain(
@@ -542,8 +653,8 @@ class Scorer:
             credit(names[j], float(dense[0, j] * toward[j]), dense[0, j] * thread.coef[j, against])
         for j, x in zip(sparse.indices.tolist(), sparse.data.tolist(), strict=True):
             if j < parent_at:
-                label, at = divmod(j - conditioned, len(layout.terms))
-                word = " ".join(vocabulary.decode(int(layout.terms[at])))
+                label, at = divmod(j - conditioned, layout.n_terms)
+                word = " ".join(layout.vocabulary.decode(at))
                 name = f"{word} (under a {self.labels[label]} comment)"
             elif j < post_at:
                 name = "parent: " + " ".join(vocabulary.decode(int(layout.parent_terms[j - parent_at])))
@@ -605,7 +716,8 @@ class Scorer:
 
 
 def _log_odds(p: float) -> float:
-    p = min(max(p, 1e-12), 1.0 - 1e-12)
+    """Log-odds of a probability, clipped at 1e-4 and 1 - 1e-4 (a reply read alone as unknown scores 0)."""
+    p = min(max(p, 1e-4), 1.0 - 1e-4)
     return math.log(p / (1.0 - p))
 
 

@@ -47,38 +47,64 @@ ENV_PREFIX = "GRIEFGUARD_SERVE_"  # how `serve --workers N` hands its options to
 
 
 class ClassifyRequest(BaseModel):
-    """One reply (`text`) or a batch (`texts`, optionally with `ids` echoed back in the results)."""
+    """One reply (`text`, with the comment it answers as `parent` and the post as `post`, both optional) or a
+    batch (`texts`, optionally with `parents`, `posts` and `ids` aligned with it; `ids` are echoed back)."""
 
     model_config = ConfigDict(extra="forbid")
 
     text: StrictStr | None = Field(None, description="One reply.")
+    parent: StrictStr | None = Field(None, description="The comment the reply answers (none: a reply to the post).")
+    post: StrictStr | None = Field(None, description="The text of the post the thread is under.")
     texts: list[StrictStr] | None = Field(None, description="A batch of replies.")
+    parents: list[StrictStr | None] | None = Field(None, description="The comment each reply answers (null: none).")
+    posts: list[StrictStr | None] | None = Field(None, description="The post each reply is under (null: unknown).")
     ids: list[StrictStr | StrictInt] | None = Field(None, description="An id per reply in `texts`, echoed back.")
 
     @model_validator(mode="after")
     def _one_of(self) -> ClassifyRequest:
         if (self.text is None) == (self.texts is None):
             raise ValueError("give exactly one of 'text' or 'texts'")
-        if self.ids is not None:
-            if self.texts is None:
-                raise ValueError("'ids' go with 'texts'")
-            if len(self.ids) != len(self.texts):
-                raise ValueError(f"'ids' has {len(self.ids)} entries but 'texts' has {len(self.texts)}")
+        if self.text is not None and any(v is not None for v in (self.parents, self.posts, self.ids)):
+            raise ValueError("'parents', 'posts' and 'ids' go with 'texts'; with 'text' use 'parent' and 'post'")
+        if self.texts is not None:
+            if self.parent is not None or self.post is not None:
+                raise ValueError("'parent' and 'post' go with 'text'; with 'texts' use 'parents' and 'posts'")
+            for name in ("ids", "parents", "posts"):
+                values = getattr(self, name)
+                if values is not None and len(values) != len(self.texts):
+                    raise ValueError(f"'{name}' has {len(values)} entries but 'texts' has {len(self.texts)}")
         return self
+
+    def replies(self) -> tuple[list[str], list[str] | None, list[str] | None, list[Any] | None]:
+        """(texts, parents, posts, ids) of the request, parents and posts None when not given."""
+        if self.text is not None:
+            return (
+                [self.text],
+                None if self.parent is None else [self.parent],
+                None if self.post is None else [self.post],
+                None,
+            )
+        texts = list(self.texts or [])
+        parents = None if self.parents is None else [p or "" for p in self.parents]
+        posts = None if self.posts is None else [p or "" for p in self.posts]
+        return texts, parents, posts, self.ids
 
 
 class Result(BaseModel):
-    id: str | int | None = None
+    id: str | int | None = Field(None, description="The id sent with the reply (null when none was sent).")
     label: str
     score: float = Field(description="Probability that the reply is critical.")
     flagged: bool = Field(description="score >= threshold: hide or review.")
     coverage: float = Field(description="Share of the reply's tokens the model knows.")
     probabilities: dict[str, float]
+    parent_label: str | None = Field(None, description="The parent comment's label, when read under it.")
+    score_alone: float | None = Field(None, description="The reply's score read alone, when read under a parent.")
     reasons: list[tuple[str, float]] | None = None
     against: list[tuple[str, float, str]] | None = None
     sentence: str | None = None
     sentence_score: float | None = None
     explained: str | None = None
+    parent_effect: float | None = Field(None, description="How much the parent moved the log-odds of critical.")
 
 
 class ClassifyResponse(BaseModel):
@@ -134,6 +160,8 @@ class AccessLog:
 @dataclass
 class _Pending:
     texts: list[str]
+    parents: list[str] | None
+    posts: list[str] | None
     ids: list[Any] | None
     explain: bool
     future: asyncio.Future[list[dict[str, Any]]]
@@ -155,9 +183,16 @@ class Batcher:
         self.slots = asyncio.Semaphore(slots)
         self.task: asyncio.Task[None] | None = None
 
-    async def score(self, texts: list[str], ids: list[Any] | None, explain: bool) -> list[dict[str, Any]]:
+    async def score(
+        self,
+        texts: list[str],
+        parents: list[str] | None,
+        posts: list[str] | None,
+        ids: list[Any] | None,
+        explain: bool,
+    ) -> list[dict[str, Any]]:
         future: asyncio.Future[list[dict[str, Any]]] = asyncio.get_running_loop().create_future()
-        await self.queue.put(_Pending(texts, ids, explain, future))
+        await self.queue.put(_Pending(texts, parents, posts, ids, explain, future))
         return await future
 
     async def run(self) -> None:
@@ -185,23 +220,29 @@ class Batcher:
 
 
 def _score_many(scorer: Scorer, items: list[_Pending]) -> list[list[dict[str, Any]]]:
-    """Score several requests' replies in one call and hand each request its own results."""
-    texts = [t for item in items for t in item.texts]
-    results = _score(scorer, texts)
-    out, start = [], 0
-    for item in items:
-        mine = results[start : start + len(item.texts)]
-        start += len(item.texts)
-        if item.ids is not None:
-            for entry, i in zip(mine, item.ids, strict=True):
-                entry["id"] = i
-        if item.explain:
-            from griefguard.classify import explanation_fields
+    """Score several requests' replies in one call (those asking for explanations on their own) and hand each
+    request its own results: one prediction record each, with its id (null when none was sent)."""
 
-            for entry, text in zip(mine, item.texts, strict=True):
-                entry.update(explanation_fields(scorer, text, scorer.threshold))
-        out.append(mine)
-    return out
+    def entries(item: _Pending, predictions: list[Any]) -> list[dict[str, Any]]:
+        ids = item.ids if item.ids is not None else [None] * len(item.texts)
+        return [{"id": i, **p.record()} for i, p in zip(ids, predictions, strict=True)]
+
+    out: dict[int, list[dict[str, Any]]] = {}
+    together = [(k, item) for k, item in enumerate(items) if not item.explain]
+    if together:
+        texts = [t for _, item in together for t in item.texts]
+        thread = any(item.parents is not None or item.posts is not None for _, item in together)
+        parents = [p for _, item in together for p in (item.parents or [""] * len(item.texts))] if thread else None
+        posts = [p for _, item in together for p in (item.posts or [""] * len(item.texts))] if thread else None
+        predictions = scorer.predict(texts, parents=parents, posts=posts)
+        start = 0
+        for k, item in together:
+            out[k] = entries(item, predictions[start : start + len(item.texts)])
+            start += len(item.texts)
+    for k, item in enumerate(items):
+        if item.explain:
+            out[k] = entries(item, scorer.predict(item.texts, parents=item.parents, posts=item.posts, explain=True))
+    return [out[k] for k in range(len(items))]
 
 
 def create_app(
@@ -315,30 +356,16 @@ def create_app(
         except ValidationError as exc:
             detail = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_url=False)]
             return _error(422, "invalid request", detail)
-        texts = [body.text] if body.text is not None else list(body.texts or [])
+        texts, parents, posts, ids = body.replies()
         request.state.replies = len(texts)  # for the access log
         if len(texts) > max_batch:
             return _error(413, f"{len(texts)} replies in one request; at most {max_batch}")
-        results = await state["batcher"].score(texts, body.ids, explain)
+        results = await state["batcher"].score(texts, parents, posts, ids, explain)
         # The body is built here, not validated again against the response model (which documents it).
         payload = {"model": str(scorer.card.get("created", "")), "threshold": scorer.threshold, "results": results}
         return Response(_JSON.encode(payload), media_type="application/json")
 
     return app
-
-
-def _score(scorer: Scorer, texts: list[str]) -> list[dict[str, Any]]:
-    """One response entry per reply: label, score, flagged, coverage and probabilities."""
-    return [
-        {
-            "label": p.label,
-            "score": round(p.score, 6),
-            "flagged": p.flagged,
-            "coverage": round(p.coverage, 4),
-            "probabilities": {k: round(v, 6) for k, v in p.probabilities.items()},
-        }
-        for p in scorer.classify(texts)
-    ]
 
 
 def app_from_environment() -> Any:

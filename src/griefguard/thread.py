@@ -5,7 +5,9 @@ griever, "well said" under the same critic piles on. A model may carry a second 
 another comment (their `parent`): a logistic regression over features built with the first stage, the reply-only
 model, in blocks that are never merged into one bag of words:
 - dense: the reply's own label log-probabilities (zeros, and a flag, when it has no known word), the parent's
-  label probabilities, and their products (a reply that reads critical, under a critic);
+  label probabilities, their products (a reply that reads critical, under a critic), and the reply's cosine
+  similarity to its parent under each label (a pile-on repeats the critic's words; a defender quoting them marks
+  the quote, and quoted words are other terms);
 - the reply's TF-IDF terms conditioned on the parent: for each label, a copy of the reply's terms weighted by the
   parent's probability of that label, so that an insult under a critic and under a supporter get their own weights;
 - optionally the parent's own TF-IDF terms, and the post's.
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from griefguard.engine import Rows
+from griefguard.engine import Rows, Vocabulary
 
 __all__ = ["LOG_FLOOR", "ThreadInputs", "ThreadLayout", "ThreadStage", "thread_features"]
 
@@ -29,17 +31,22 @@ LOG_FLOOR = float(np.log(1e-4))  # a reply's label log-probabilities are clipped
 
 @dataclass(frozen=True)
 class ThreadLayout:
-    """Which columns the thread stage has: the reply features with parent-conditioned copies (`terms`), and the
-    parent's and post's features with a block of their own (`parent_terms`, `post_terms`; empty for none). All
-    are sorted feature indices of the first stage's vocabulary."""
+    """Which columns the thread stage has. The reply's terms come from the stage's own vocabulary (`vocabulary`,
+    `idf`: word n-grams of the thread replies it was trained on, with the first stage's normaliser), so the words of
+    replies to comments ("well said", "touch grass") have columns even where the reply-only corpus lacks them.
+    The parent's and post's optional blocks are first-stage feature indices (`parent_terms`, `post_terms`; empty
+    for none)."""
 
     n_labels: int
-    terms: np.ndarray
+    vocabulary: Vocabulary
+    idf: np.ndarray
     parent_terms: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     post_terms: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def __post_init__(self) -> None:
-        for name in ("terms", "parent_terms", "post_terms"):
+        if self.idf.shape != (self.vocabulary.n_features,):
+            raise ValueError(f"thread idf has shape {self.idf.shape}, expected ({self.vocabulary.n_features},)")
+        for name in ("parent_terms", "post_terms"):
             values = getattr(self, name)
             if values.dtype != np.int64 or values.ndim != 1 or (len(values) > 1 and not (np.diff(values) > 0).all()):
                 raise ValueError(f"thread {name} must be a strictly increasing int64 array")
@@ -47,16 +54,21 @@ class ThreadLayout:
                 raise ValueError(f"thread {name} holds a negative feature index")
 
     @property
+    def n_terms(self) -> int:
+        return self.vocabulary.n_features
+
+    @property
     def n_dense(self) -> int:
-        """The reply's log-probabilities, the unknown-reply flag, the parent's probabilities, their products."""
+        """The reply's log-probabilities, the unknown-reply flag, the parent's probabilities, their products, and
+        the reply's similarity to its parent under each of the parent's labels."""
         k = self.n_labels
-        return k + 1 + k + k * k
+        return k + 1 + k + k * k + k
 
     @property
     def offsets(self) -> tuple[int, int, int, int]:
         """First column of the conditioned, parent and post blocks, and the number of columns."""
         conditioned = self.n_dense
-        parent = conditioned + self.n_labels * len(self.terms)
+        parent = conditioned + self.n_labels * self.n_terms
         post = parent + len(self.parent_terms)
         return conditioned, parent, post, post + len(self.post_terms)
 
@@ -71,21 +83,36 @@ class ThreadLayout:
             + ["the reply has no known word"]
             + [f"under a {lab} comment" for lab in labels]
             + [f"reads {a}, under a {b} comment" for a in labels for b in labels]
+            + [f"repeats a {lab} comment's words" for lab in labels]
         )
 
 
 @dataclass(frozen=True)
 class ThreadInputs:
     """What the first stage says about replies that have a parent: the replies' TF-IDF rows, label probabilities
-    and whether they hold a known word; the parents' probabilities; and, for the optional blocks, the parents'
-    and posts' TF-IDF rows (one row per reply)."""
+    and whether they hold a known word; the parents' probabilities and TF-IDF rows; the replies' rows in the thread
+    stage's vocabulary; and, for a post block, the posts' TF-IDF rows (one row per reply)."""
 
     reply_rows: Rows
     reply_probs: np.ndarray
     reply_known: np.ndarray
     parent_probs: np.ndarray
-    parent_rows: Rows | None = None
+    parent_rows: Rows
+    thread_rows: Rows  # the replies' rows in the thread stage's own vocabulary
     post_rows: Rows | None = None
+
+    @property
+    def similarity(self) -> np.ndarray:
+        """Each reply's cosine similarity to its parent (both rows are L2-normalised TF-IDF)."""
+        return row_dot(self.reply_rows, self.parent_rows)
+
+
+def row_dot(a: Rows, b: Rows) -> np.ndarray:
+    """The dot product of each row of `a` with the same row of `b`."""
+    width = max(a.n_features, b.n_features)
+    keys_a, keys_b = a.row * width + a.indices, b.row * width + b.indices
+    _, ia, ib = np.intersect1d(keys_a, keys_b, assume_unique=True, return_indices=True)
+    return np.bincount(a.row[ia], a.data[ia] * b.data[ib], minlength=a.n_rows)
 
 
 def _lookup(terms: np.ndarray, n_features: int) -> np.ndarray:
@@ -113,13 +140,14 @@ def thread_features(layout: ThreadLayout, inputs: ThreadInputs) -> tuple[np.ndar
     shown = np.where(known[:, None], inputs.reply_probs, 0.0)
     parent = inputs.parent_probs
     products = (shown[:, :, None] * parent[:, None, :]).reshape(n, k * k)
-    dense = np.hstack([own, (~known).astype(np.float64)[:, None], parent, products])
+    repeats = inputs.similarity[:, None] * parent
+    dense = np.hstack([own, (~known).astype(np.float64)[:, None], parent, products, repeats])
     conditioned, parent_at, post_at, total = layout.offsets
     rows, cols, vals = [], [], []
-    r, pos, v = _restricted(inputs.reply_rows, layout.terms)
+    r, pos, v = inputs.thread_rows.row, inputs.thread_rows.indices, inputs.thread_rows.data
     for label in range(k):
         rows.append(r)
-        cols.append(conditioned + label * len(layout.terms) + pos)
+        cols.append(conditioned + label * layout.n_terms + pos)
         vals.append(v * parent[r, label])
     for block, start, terms in (
         (inputs.parent_rows, parent_at, layout.parent_terms),

@@ -6,36 +6,28 @@ import csv
 import json
 from typing import IO, Any
 
-__all__ = ["CORE_FIELDS", "EXPLAIN_FIELDS", "jsonl_line", "make_writer", "output_row"]
+from griefguard.scorer import EXPLAIN_FIELDS
+
+__all__ = ["CORE_FIELDS", "THREAD_FIELDS", "jsonl_line", "make_writer", "output_row"]
 
 CORE_FIELDS = ("file", "line", "score", "label", "flagged", "coverage", "probabilities", "text")
-EXPLAIN_FIELDS = ("reasons", "against", "sentence", "sentence_score", "explained")
+THREAD_FIELDS = ("parent_label", "score_alone")  # a reply read under its parent comment
 
 
 def output_row(
     source: str,
     line: int,
     text: str,
-    prediction: dict[str, Any],
+    record: dict[str, Any],
     fields: dict[str, Any] | None = None,
-    explanation: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One output record: our fields first, then the input's other fields (renamed `input_X` if they clash).
-
-    `prediction` holds score, label, flagged, coverage and probabilities (as `Prediction` has them).
-    """
-    row: dict[str, Any] = {
-        "file": source,
-        "line": line,
-        "score": round(prediction["score"], 6),
-        "label": prediction["label"],
-        "flagged": prediction["flagged"],
-        "coverage": round(prediction["coverage"], 4),
-        "probabilities": {k: round(v, 6) for k, v in prediction["probabilities"].items()},
-        "text": text,
-    }
-    if explanation is not None:
-        row.update(explanation)
+    """One output record: where the reply came from, its prediction record (`Prediction.record()`: score, label,
+    flagged, coverage, probabilities, then the thread and explanation fields it has), then the input's other
+    fields (renamed `input_X` if they clash)."""
+    row: dict[str, Any] = {"file": source, "line": line}
+    row.update((k, record[k]) for k in CORE_FIELDS[2:7])
+    row["text"] = text
+    row.update((k, v) for k, v in record.items() if k not in row)
     for key, value in (fields or {}).items():
         row[f"input_{key}" if key in row else key] = value
     return row
@@ -71,11 +63,14 @@ def _flatten(row: dict[str, Any]) -> dict[str, Any]:
 class DelimitedWriter:
     """CSV or TSV. Columns are fixed by the first row plus the known input headers; later extra fields are dropped."""
 
-    def __init__(self, stream: IO[str], delimiter: str, extra_columns: list[str], explain: bool) -> None:
+    def __init__(
+        self, stream: IO[str], delimiter: str, extra_columns: list[str], explain: bool, thread: bool = False
+    ) -> None:
         self.writer = csv.writer(stream, delimiter=delimiter, lineterminator="\n")
         self.columns: list[str] | None = None
         self.extra = extra_columns
         self.explain = explain
+        self.thread = thread
         self.dropped: set[str] = set()
 
     def write(self, row: dict[str, Any]) -> None:
@@ -83,6 +78,8 @@ class DelimitedWriter:
         if self.columns is None:
             columns = [c for c in flat if c in CORE_FIELDS[:6] or c.startswith("p_")]
             columns.append("text")
+            if self.thread:
+                columns += list(THREAD_FIELDS)
             if self.explain:
                 columns += list(EXPLAIN_FIELDS)
             for key in [*self.extra, *flat]:
@@ -145,9 +142,14 @@ class TableWriter:
         flag = "!" if row["flagged"] else " "
         known = f"{round(100 * row['coverage']):>4}%"
         self.stream.write(f"{row['score']:>5.3f}{flag}  {label}  {known}  {self._where(row):<{w}}  {text}\n")
+        if row.get("parent_label") is not None:
+            effect = f", {row['parent_effect']:+.1f} in log-odds" if row.get("parent_effect") is not None else ""
+            self.stream.write(
+                f"{pad}read under a {row['parent_label']} comment{effect} (alone it scores {row['score_alone']:.3f})\n"
+            )
         if "reasons" in row:
             reasons = ", ".join(f"{t} {v:+.2f}" for t, v in row["reasons"]) or "-"
-            whose = "sentence" if row.get("explained") == "sentence" else "reply"
+            whose = row.get("explained") or "reply"
             self.stream.write(f"{pad}why ({whose}): {reasons}\n")
             if row.get("against"):
                 against = ", ".join(f"{t} {v:+.2f} ({lab})" for t, v, lab in row["against"])
@@ -165,12 +167,14 @@ def make_writer(
     width: int | None = 100,
     color: bool = False,
     where_width: int = 18,
+    thread: bool = False,
 ) -> JsonlWriter | DelimitedWriter | TableWriter:
-    """The writer for an output format name."""
+    """The writer for an output format name (`thread`: the input has parent comments, so CSV and TSV get the
+    thread columns)."""
     if fmt == "jsonl":
         return JsonlWriter(stream)
     if fmt in ("csv", "tsv"):
-        return DelimitedWriter(stream, "," if fmt == "csv" else "\t", extra_columns, explain)
+        return DelimitedWriter(stream, "," if fmt == "csv" else "\t", extra_columns, explain, thread)
     if fmt == "table":
         return TableWriter(stream, width=width, color=color, where_width=where_width)
     raise ValueError(f"unknown output format {fmt!r}")

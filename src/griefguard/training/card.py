@@ -44,10 +44,12 @@ def summary_table(card: dict[str, Any]) -> list[tuple[str, ...]]:
             (
                 name,
                 str(t["n"]),
-                "flag accuracy / label accuracy",
-                f"{f(t['flag_accuracy'])} / {f(t['label']['accuracy'])}",
+                "ROC AUC / flag accuracy / label accuracy",
+                f"{f(t['roc_auc'])} / {f(t['flag_accuracy'])} / {f(t['label']['accuracy'])}",
             )
         )
+        if t.get("harmless_flagged") is not None:
+            rows.append((name, "", "everything not critical flagged", percent(t["harmless_flagged"])))
         for label, share in t.get("flagged_by_label", {}).items():
             if label != "critical":
                 rows.append((name, "", f"{label} flagged", percent(share)))
@@ -83,6 +85,81 @@ def shortcut_table(card: dict[str, Any]) -> list[tuple[str, ...]]:
         )
     )
     return rows
+
+
+def _kind_sections(tests: dict[str, Any]) -> list[str]:
+    """Per test set with kinds: the share of each kind (and label) that is flagged."""
+    out: list[str] = []
+    for name, t in tests.items():
+        by_kind = t.get("flagged_by_kind")
+        if not by_kind or name == "test":
+            continue
+        out += [f"## Flagged per kind: {name}", ""]
+        out += _table(
+            [("kind (label)", "replies", "flagged"), *[(k, v["n"], percent(v["flagged"])) for k, v in by_kind.items()]]
+        )
+        out.append("")
+    return out
+
+
+def _thread_section(card: dict[str, Any]) -> list[str]:
+    """The thread stage: what was chosen, what was tried, and its cross-validated figures per kind."""
+    thread = card.get("selection", {}).get("thread") or {}
+    if not thread:
+        return []
+    cv = thread["cross_validation"]
+    out = [
+        "## The thread stage",
+        "",
+        f"Replies that answer another comment ({thread['rows']} training replies) are read under it by a second "
+        f"logistic regression: {thread['described']}. Chosen by cross-validation grouped by post "
+        f"(cross-validated ROC AUC {cv['roc_auc']:.3f}); replies without a parent are scored by the reply-only model "
+        "alone. The test figures with and without the parent are in the tables above (`threads` and "
+        "`threads, reply alone`).",
+        "",
+    ]
+    out += _table(
+        [
+            ("stage", "candidate", "score", "ROC AUC", "flag macro F1", "mean kind accuracy"),
+            *[
+                (t["stage"], t["params"], f"{t['selection_score']:.4f}", *(f"{v:.3f}" for v in t["parts"].values()))
+                for t in thread["tried"]
+            ],
+        ]
+    )
+    out += ["", "Cross-validated flag accuracy per thread kind:", ""]
+    out += _table([("kind", "accuracy", "n"), *[(k, f"{v['accuracy']:.3f}", v["n"]) for k, v in cv["kinds"].items()]])
+    return [*out, ""]
+
+
+def _shortcut_section(card: dict[str, Any]) -> list[str]:
+    shortcuts = card.get("shortcuts")
+    if not shortcuts:
+        return []
+    out = [
+        "## Shortcut report",
+        "",
+        "The terms with the largest weight toward critical, with the training rows that hold each (a term that leans "
+        "critical without judging anyone is a shortcut the data taught), then every benign phrase of the phrase "
+        "table scored alone: one above half the threshold "
+        f"({card['threshold'] / 2:.3f}) is a shortcut.",
+        "",
+        *_table(shortcut_table(card)),
+        "",
+    ]
+    phrases = shortcuts.get("phrases", [])
+    if phrases:
+        out += _table(
+            [
+                ("benign phrase", "score alone", "above half the threshold"),
+                *[
+                    (f"`{p['phrase']}`", f"{p['score']:.3f}", "**yes**" if p["leans_critical"] else "no")
+                    for p in phrases
+                ],
+            ]
+        )
+        out.append("")
+    return out
 
 
 def render_markdown(card: dict[str, Any], pictures: Sequence[str] = ()) -> str:
@@ -138,6 +215,9 @@ def render_markdown(card: dict[str, Any], pictures: Sequence[str] = ()) -> str:
     ]
     if metrics.get("real"):
         out += ["## Held-out real comments", "", *_table(real_table(metrics["real"])), ""]
+    out += _kind_sections(metrics.get("tests", {}))
+    out += _thread_section(card)
+    out += _shortcut_section(card)
     test = metrics.get("tests", {}).get("test", {})
     if "contexts" in test:
         out += ["## Test accuracy per grief context", ""]

@@ -18,7 +18,7 @@ from griefguard.engine import FeatureEngine
 from griefguard.errors import DataError
 from griefguard.evaluation import evaluate_labeled, labeled_metrics, real_report
 from griefguard.metrics import best_f1_threshold, compute_metrics
-from griefguard.model_file import POSITIVE_LABEL, ModelData, SentenceRule
+from griefguard.model_file import FORMAT_VERSION, POSITIVE_LABEL, ModelData, SentenceRule
 from griefguard.normalize import tokenize
 from griefguard.scorer import Scorer
 from griefguard.training.augment import derived_rows
@@ -279,7 +279,7 @@ def train(
             )
     card.update(
         {
-            "format_version": 2,
+            "format_version": FORMAT_VERSION,
             "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
             "versions": _versions(),
             "labels": labels,

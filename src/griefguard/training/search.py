@@ -2,7 +2,8 @@
 
 Every candidate is scored on its out-of-fold predictions with one selection score, the mean of:
 1. flag macro F1 on the authored rows (critical flagged, everything else not), at the threshold below;
-2. mean flag accuracy over the hard-case kinds (defends, sarcasm, negation, ...);
+2. mean flag accuracy over the hard-case and everyday kinds (defends, sarcasm, negation, ..., condolence,
+   swearing, death_fact, gentle_advice, hedged);
 3. label macro F1 on the authored rows (the most probable label against the true one);
 4. the share of real neutral and empathic comments that are not flagged;
 5. ROC AUC of real hostile comments against real neutral and empathic ones.
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
-from griefguard.dataset import HARD_KINDS
+from griefguard.dataset import EVERYDAY_KINDS, HARD_KINDS
 from griefguard.engine import Encoded, FeatureEngine, most_critical_sentences
 from griefguard.metrics import best_f1_threshold, compute_metrics, roc_auc
 from griefguard.model_file import POSITIVE_LABEL, SentenceRule
@@ -35,6 +36,9 @@ from griefguard.training.params import ModelParams, fit_classifier, fit_engine
 __all__ = ["CrossValidation", "SelectionResult", "select_model", "sentence_rule_candidates"]
 
 SIMPLER_WINS_WITHIN = 0.002
+# The kinds whose mean accuracy is one term of the selection score: the hard cases, and the everyday replies a
+# moderator sees most (condolences, swearing, facts about the death, gentle advice, the critics' hedges).
+SELECTION_KINDS = (*HARD_KINDS, *EVERYDAY_KINDS)
 MAX_REAL_FLAG_RATE = 0.03  # the most real neutral and empathic comments the threshold may flag (cross-validated)
 
 # Stage candidates, simplest first.
@@ -216,7 +220,7 @@ def selection_score(rows: TrainingRows, labels: list[str], probs: np.ndarray) ->
         [lab for lab, r in zip(rows.labels, real, strict=True) if not r], probs[authored], labels, threshold, kinds
     )
     parts = {"flag_macro_f1": m["flag_macro_f1"], "label_macro_f1": m["label"]["macro_f1"]}
-    hard = [v["accuracy"] for k, v in m.get("kinds", {}).items() if k in HARD_KINDS]
+    hard = [v["accuracy"] for k, v in m.get("kinds", {}).items() if k in SELECTION_KINDS]
     if hard:
         parts["hard_kinds"] = float(np.mean(hard))
     if real.any():
@@ -248,7 +252,7 @@ def _record(tried: list[dict[str, Any]], stage: str, params: ModelParams, scored
             "selection_score": round(scored.score, 4),
             "threshold": round(scored.threshold, 4),
             "parts": scored.metrics["parts"],
-            "hard_kinds": {k: v["accuracy"] for k, v in m.get("kinds", {}).items() if k in HARD_KINDS},
+            "hard_kinds": {k: v["accuracy"] for k, v in m.get("kinds", {}).items() if k in SELECTION_KINDS},
         }
     )
 

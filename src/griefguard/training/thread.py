@@ -18,9 +18,11 @@ from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
-from griefguard.engine import Rows
+from griefguard.engine import FeatureEngine, Rows, Vocabulary, fit_vocabulary
+from griefguard.errors import DataError
 from griefguard.metrics import compute_metrics, roc_auc
 from griefguard.model_file import POSITIVE_LABEL
+from griefguard.normalize import Tokens
 from griefguard.scorer import Scorer
 from griefguard.thread import ThreadInputs, ThreadLayout, ThreadStage, thread_features
 from griefguard.training.data import ThreadRows
@@ -31,24 +33,33 @@ __all__ = ["ThreadParams", "ThreadSelection", "fit_thread_stage", "select_thread
 
 @dataclass(frozen=True)
 class ThreadParams:
-    """Which blocks the thread stage has (besides its dense columns), how often a term must occur in the training
-    replies (or parents, posts) to get a column, and the inverse regularisation strength."""
+    """Which blocks the thread stage has (besides its dense columns), the word n-grams of its own reply vocabulary,
+    how often an n-gram must occur in the training replies (or parents, posts) to get a column, and the inverse
+    regularisation strength."""
 
     conditioned: bool = True
     parent_block: bool = False
     post_block: bool = False
+    ngram_range: tuple[int, int] = (1, 2)
     min_df: int = 2
-    C: float = 4.0
+    C: float = 16.0
 
     def describe(self) -> str:
         blocks = ["dense"]
-        blocks += ["reply|parent"] if self.conditioned else []
+        blocks += [f"reply{self.ngram_range[0]}-{self.ngram_range[1]}|parent"] if self.conditioned else []
         blocks += ["parent"] if self.parent_block else []
         blocks += ["post"] if self.post_block else []
         return f"{'+'.join(blocks)} min_df={self.min_df} C={self.C:g}"
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["ngram_range"] = list(self.ngram_range)
+        return out
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> ThreadParams:
+        """The parameters recorded in a model card (`as_dict`)."""
+        return cls(**{**values, "ngram_range": tuple(values.get("ngram_range", (1, 2)))})
 
 
 # Candidates, simplest first: the blocks, then C.
@@ -58,7 +69,7 @@ STAGE_BLOCKS = [
     ThreadParams(parent_block=True),
     ThreadParams(parent_block=True, post_block=True),
 ]
-STAGE_C = [1.0, 4.0, 16.0, 64.0]
+STAGE_C = [4.0, 16.0, 64.0]
 
 
 def _subset(inputs: ThreadInputs, idx: np.ndarray) -> ThreadInputs:
@@ -67,7 +78,8 @@ def _subset(inputs: ThreadInputs, idx: np.ndarray) -> ThreadInputs:
         inputs.reply_probs[idx],
         inputs.reply_known[idx],
         inputs.parent_probs[idx],
-        None if inputs.parent_rows is None else inputs.parent_rows.take(idx),
+        inputs.parent_rows.take(idx),
+        inputs.thread_rows.take(idx),
         None if inputs.post_rows is None else inputs.post_rows.take(idx),
     )
 
@@ -80,28 +92,47 @@ def _frequent(rows: Rows | None, min_df: int) -> np.ndarray:
     return np.flatnonzero(df >= min_df).astype(np.int64)
 
 
-def _layout(params: ThreadParams, inputs: ThreadInputs, n_labels: int) -> ThreadLayout:
-    none = np.zeros(0, dtype=np.int64)
-    return ThreadLayout(
-        n_labels=n_labels,
-        terms=_frequent(inputs.reply_rows, params.min_df) if params.conditioned else none,
-        parent_terms=_frequent(inputs.parent_rows, params.min_df) if params.parent_block else none,
-        post_terms=_frequent(inputs.post_rows, params.min_df) if params.post_block else none,
-    )
-
-
 def _matrix(layout: ThreadLayout, inputs: ThreadInputs):  # type: ignore[no-untyped-def]
     dense, blocks = thread_features(layout, inputs)
     return sparse.hstack([sparse.csr_matrix(dense), blocks.to_scipy()[:, layout.n_dense :]]).tocsr()
 
 
 def fit_thread_stage(
-    params: ThreadParams, inputs: ThreadInputs, y: np.ndarray, n_labels: int, random_state: int = 0
-) -> ThreadStage:
-    """The thread stage for `params`, fitted on replies read under their parents (`y`: label indices)."""
-    layout = _layout(params, inputs, n_labels)
+    params: ThreadParams,
+    inputs: ThreadInputs,
+    tokens: Tokens,
+    docs: np.ndarray,
+    y: np.ndarray,
+    first: Vocabulary,
+    sublinear_tf: bool = True,
+    random_state: int = 0,
+) -> tuple[ThreadStage, ThreadInputs]:
+    """The thread stage for `params`, fitted on the replies `docs` (`y`: label indices of all replies), and the
+    inputs of every reply completed with their rows in the stage's own vocabulary (to score the others).
+
+    `inputs` and `tokens` come from `Scorer.first_stage_inputs`; `first` is the first stage's vocabulary, whose
+    normaliser the stage's vocabulary shares."""
+    n_labels = inputs.reply_probs.shape[1]
+    if params.conditioned:
+        vocabulary, idf = fit_vocabulary(
+            tokens, first.normalizer, params.ngram_range, params.min_df, first.negation_scope, docs
+        )
+    else:
+        low, high = params.ngram_range
+        empty = [np.zeros(0, dtype=np.int64) for _ in range(low, high + 1)]
+        vocabulary, idf = Vocabulary(first.normalizer, low, high, [], empty, first.negation_scope), np.zeros(0)
+    engine = FeatureEngine(vocabulary, idf, sublinear_tf)
+    complete = replace(inputs, thread_rows=engine.rows(engine.encode(tokens)))
+    train = _subset(complete, docs)
+    layout = ThreadLayout(
+        n_labels=n_labels,
+        vocabulary=vocabulary,
+        idf=idf,
+        parent_terms=_frequent(train.parent_rows, params.min_df) if params.parent_block else np.zeros(0, np.int64),
+        post_terms=_frequent(train.post_rows, params.min_df) if params.post_block else np.zeros(0, np.int64),
+    )
     model = LogisticRegression(C=params.C, solver="lbfgs", max_iter=3000, random_state=random_state)
-    model.fit(_matrix(layout, inputs), y)
+    model.fit(_matrix(layout, train), y[docs])
     coef = np.zeros((layout.n_columns, n_labels))
     intercept = np.full(n_labels, -30.0)  # a label absent from these rows is never predicted
     if len(model.classes_) == 2:  # scikit-learn's binary form: one row for the second class against the first
@@ -110,7 +141,7 @@ def fit_thread_stage(
     else:
         coef[:, model.classes_] = model.coef_.T
         intercept[model.classes_] = model.intercept_
-    return ThreadStage(layout, coef, intercept)
+    return ThreadStage(layout, coef, intercept), complete
 
 
 @dataclass
@@ -130,6 +161,18 @@ def _score(rows: ThreadRows, labels: list[str], probs: np.ndarray, threshold: fl
     return float(np.mean(list(parts.values()))), {k: round(v, 4) for k, v in parts.items()}
 
 
+def _grouped_folds(rows: ThreadRows, folds: int, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Folds that keep a thread together: grouped by post, or by parent comment when there are fewer posts than
+    folds (a file of one thread)."""
+    groups = np.array(rows.posts, dtype=object)
+    if len(set(rows.posts)) < folds:
+        groups = np.array(rows.parents, dtype=object)
+    distinct = len(set(groups.tolist()))
+    if distinct < 2:
+        raise DataError("thread rows need replies to at least two different parent comments to be cross-validated")
+    return list(GroupKFold(n_splits=min(folds, distinct)).split(np.zeros(n), groups=groups))
+
+
 def select_thread_stage(
     scorer: Scorer,
     rows: ThreadRows,
@@ -141,10 +184,11 @@ def select_thread_stage(
 ) -> ThreadSelection:
     """Choose and fit the thread stage on top of a fitted first stage (`scorer`)."""
     labels = list(scorer.labels)
-    inputs = scorer.thread_inputs(rows.texts, rows.parents, rows.posts)
+    inputs, tokens = scorer.first_stage_inputs(rows.texts, rows.parents, rows.posts)
+    first = scorer.model.vocabulary
+    sublinear = scorer.model.sublinear_tf
     y = np.array([labels.index(lab) for lab in rows.labels])
-    groups = np.array([post or parent for post, parent in zip(rows.posts, rows.parents, strict=True)], dtype=object)
-    splits = list(GroupKFold(n_splits=min(folds, len(set(groups)))).split(np.zeros(len(y)), y, groups))
+    splits = _grouped_folds(rows, folds, len(y))
     tried: list[dict[str, Any]] = []
     seen: dict[ThreadParams, tuple[float, np.ndarray]] = {}
 
@@ -152,8 +196,8 @@ def select_thread_stage(
         if candidate not in seen:
             probs = np.zeros((len(y), len(labels)))
             for train_idx, held in splits:
-                fitted = fit_thread_stage(candidate, _subset(inputs, train_idx), y[train_idx], len(labels))
-                probs[held] = fitted.probabilities(_subset(inputs, held))
+                fitted, complete = fit_thread_stage(candidate, inputs, tokens, train_idx, y, first, sublinear)
+                probs[held] = fitted.probabilities(_subset(complete, held))
             score, parts = _score(rows, labels, probs, scorer.threshold)
             seen[candidate] = (score, probs)
             tried.append(
@@ -172,5 +216,6 @@ def select_thread_stage(
         chosen = pick([replace(b, C=chosen.C) for b in STAGE_BLOCKS], "blocks")
         chosen = pick([replace(chosen, C=c) for c in STAGE_C], "C")
     evaluate(chosen, "chosen")
-    stage = fit_thread_stage(chosen, inputs, y, len(labels), random_state)
+    everything = np.arange(len(y), dtype=np.int64)
+    stage, _ = fit_thread_stage(chosen, inputs, tokens, everything, y, first, sublinear, random_state)
     return ThreadSelection(chosen, stage, seen[chosen][1], tried)
