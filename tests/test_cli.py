@@ -25,6 +25,7 @@ REPLIES = [
     "The people shaming her are vile. Rest easy little one.",
 ]
 GRIEFGUARD = [sys.executable, "-m", "griefguard"]
+THRESHOLD = json.loads((MODEL.with_suffix(".json")).read_text())["threshold"]
 
 
 def run(*args: str, input: str | bytes | None = None, env: dict | None = None) -> subprocess.CompletedProcess[str]:
@@ -73,7 +74,8 @@ def test_text_file_one_reply_per_non_empty_line(replies: Path) -> None:
     for r in rows:
         assert list(r)[:8] == ["file", "line", "score", "label", "flagged", "coverage", "probabilities", "text"]
         assert r["label"] in ("critical", "supportive", "neutral") and 0 <= r["score"] <= 1
-        assert (r["score"] == r["probabilities"]["critical"] and r["flagged"] == (r["score"] >= 0.5)) or True
+        assert r["score"] == r["probabilities"]["critical"]
+        assert r["flagged"] == (r["score"] >= THRESHOLD), "flagged exactly when the score reaches the threshold"
     assert rows[1]["flagged"] and not rows[0]["flagged"]
     assert "read 3, scored 3, flagged 1, skipped 0" in result.stderr
 
@@ -266,7 +268,10 @@ def test_explain_adds_terms_for_and_against_and_the_sentence(replies: Path) -> N
     assert rows[1]["reasons"] and all(w > 0 for _, w in rows[1]["reasons"])
     assert all(w < 0 and label in ("supportive", "neutral") for _, w, label in rows[0]["against"])
     assert rows[2]["sentence"] in ("The people shaming her are vile.", "Rest easy little one.")
-    assert rows[2]["explained"] in ("reply", "sentence")
+    from griefguard.scorer import load_scorer
+
+    expected = load_scorer().explain(REPLIES[4]).fields()["explained"]
+    assert rows[2]["explained"] == expected == ("sentence" if load_scorer().model.sentence_rule.active else "reply")
     table = run("classify", str(replies), "-f", "table", "--explain").stdout
     assert "why (reply):" in table and "against:" in table
 
@@ -520,13 +525,128 @@ def test_lean_install_scores_without_scikit_learn_or_scipy(replies: Path) -> Non
 
 
 def test_declared_dependencies_cover_every_import() -> None:
+    """Every third-party module the package imports is declared, and the scoring path imports only the base ones."""
+    import ast
     import tomllib
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    base = {d.split(">")[0].split("[")[0].strip().lower() for d in project["dependencies"]}
+
+    def names(requirements: list[str]) -> set[str]:
+        return {r.split(";")[0].split(">")[0].split("=")[0].split("[")[0].strip().lower() for r in requirements}
+
+    base = names(project["dependencies"])
     assert base == {"numpy", "typer", "rich"}, "scoring needs these only"
-    extras = project["optional-dependencies"]
-    assert {"scikit-learn", "scipy"} <= {d.split(">")[0].strip() for d in extras["train"]}
-    assert {"fastapi", "uvicorn"} <= {d.split(">")[0].strip() for d in extras["serve"]}
-    dask_extra = {d.split(">")[0].split("[")[0].strip() for d in extras["dask"]}
-    assert {"dask", "distributed", "pyarrow"} <= dask_extra
+    declared = base | {n for extra in project["optional-dependencies"].values() for n in names(extra)}
+    distribution = {"sklearn": "scikit-learn", "yaml": "pyyaml"}  # import name -> distribution name
+    stdlib = set(sys.stdlib_module_names)
+    found: dict[str, set[str]] = {}
+    at_import: dict[str, set[str]] = {}  # imported when the module is imported (not inside a function)
+    package = ROOT / "src" / "griefguard"
+    for path in package.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            modules = []
+            if isinstance(node, ast.Import):
+                modules = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = [node.module]
+            for module in modules:
+                top = module.split(".")[0]
+                if top not in stdlib and top not in ("griefguard", "__future__"):
+                    name = distribution.get(top, top).lower()
+                    found.setdefault(name, set()).add(path.relative_to(package).as_posix())
+                    if node in tree.body:
+                        at_import.setdefault(name, set()).add(path.relative_to(package).as_posix())
+    assert {"numpy", "typer", "fastapi", "scikit-learn", "dask"} <= set(found), "the scan finds the imports"
+    assert set(found) <= declared, f"undeclared: {set(found) - declared}"
+    scoring = {"scorer.py", "engine.py", "normalize.py", "model_file.py", "thread.py", "reading.py", "writing.py"}
+    for module, files in at_import.items():
+        assert not files & scoring or module in base, f"{module} is imported on the scoring path by {files & scoring}"
+
+
+# -- threads -------------------------------------------------------------------------------------------------
+
+THREAD_EXPORT = (
+    "id,parent_id,text,post\n"
+    '3,1,"seriously, who raised you? she just lost her son",We lost our Eli on Tuesday.\n'
+    "1,,she only posted this for attention,We lost our Eli on Tuesday.\n"
+    "2,1,couldn't agree more,We lost our Eli on Tuesday.\n"
+    "4,99,agreed,We lost our Eli on Tuesday.\n"
+)
+
+
+def _thread_scores(stdout: str) -> dict[str, dict]:
+    return {row["id"]: row for row in map(json.loads, stdout.splitlines())}
+
+
+def test_a_thread_export_is_read_under_its_parents_in_any_order(tmp_path: Path, small_thread_model: Path) -> None:
+    from griefguard.scorer import load_scorer
+
+    path = tmp_path / "thread.csv"
+    path.write_text(THREAD_EXPORT, encoding="utf-8")
+    result = run("classify", str(path), "--model", str(small_thread_model), "--format", "jsonl")
+    assert result.returncode == 0, result.stderr
+    rows = _thread_scores(result.stdout)
+    scorer = load_scorer(small_thread_model)
+    critic = "she only posted this for attention"
+    post = "We lost our Eli on Tuesday."
+    assert rows["2"]["score"] == round(scorer.score("couldn't agree more", parent=critic, post=post), 6)
+    assert rows["2"]["parent_label"] == rows["3"]["parent_label"] == "critical"
+    assert rows["3"]["score_alone"] == round(scorer.score("seriously, who raised you? she just lost her son"), 6)
+    assert "parent_label" not in rows["1"], "a direct reply is read alone"
+    assert "parent_label" not in rows["4"] and rows["4"]["score"] == round(scorer.score("agreed"), 6)
+    assert "1 reply(s) name a parent_id that is not in the file" in result.stderr
+    assert "2 read under the comment they answer" in result.stderr
+    piped = run("classify", "-", "--input-format", "csv", "--model", str(small_thread_model), input=THREAD_EXPORT)
+    assert _thread_scores(piped.stdout) == {k: {**v, "file": "<stdin>"} for k, v in rows.items()}
+    assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob("griefguard-stdin-*")), "the spool is removed"
+
+
+def test_parent_and_post_columns_and_their_options(tmp_path: Path, small_thread_model: Path) -> None:
+    from conftest import CRITIC, SUPPORTER
+
+    path = write_csv(
+        tmp_path / "r.csv",
+        [("agreed", CRITIC, "p"), ("agreed", SUPPORTER, "p"), ("agreed", "", "p")],
+        ("reply", "answers", "on"),
+    )
+    args = ["--text-column", "reply", "--parent-column", "answers", "--post-column", "on", "--format", "csv"]
+    result = run("classify", str(path), "--model", str(small_thread_model), *args)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    header = lines[0].split(",")
+    assert header[:12] == [
+        "file", "line", "score", "label", "flagged", "coverage", "p_critical", "p_supportive", "p_neutral", "text",
+        "parent_label", "score_alone",
+    ]  # fmt: skip
+    labels = [line.split(",")[3] for line in lines[1:]]
+    assert labels[:2] == ["critical", "supportive"] and lines[3].split(",")[10] == "", "no parent, no parent label"
+    jsonl = tmp_path / "r.jsonl"
+    jsonl.write_text(json.dumps({"text": "agreed", "parent": 5}) + "\n" + json.dumps({"text": "agreed"}) + "\n")
+    result = run("classify", str(jsonl), "--model", str(small_thread_model))
+    assert "r.jsonl:1: skipped: field 'parent' is a number, not a string" in result.stderr
+    assert "read 2, scored 1, flagged" in result.stderr
+
+
+def test_explain_shows_what_the_parent_did(tmp_path: Path, small_thread_model: Path) -> None:
+    from conftest import CRITIC
+
+    path = write_csv(tmp_path / "r.csv", [("agreed", CRITIC)], ("text", "parent"))
+    table = run("classify", str(path), "--model", str(small_thread_model), "--explain", "--format", "table")
+    assert "read under a critical comment, +" in table.stdout and "why (thread):" in table.stdout
+    jsonl = run("classify", str(path), "--model", str(small_thread_model), "--explain", "--format", "jsonl")
+    row = json.loads(jsonl.stdout)
+    assert row["explained"] == "thread" and row["parent_effect"] > 0 and row["parent"] == CRITIC
+
+
+def test_evaluate_reads_a_thread_file_under_its_parents(tmp_path: Path, small_thread_model: Path) -> None:
+    from conftest import CRITIC, SUPPORTER, write_threads
+
+    path = write_threads(
+        tmp_path / "t.csv",
+        [("p", CRITIC, "agreed", "critical", "echo_short"), ("p", SUPPORTER, "agreed", "supportive", "echo_short")],
+    )
+    result = run("evaluate", str(path), "--model", str(small_thread_model), "--output", str(tmp_path / "m.json"))
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert metrics["flag_accuracy"] == 1.0, "the same reply is right under both parents"

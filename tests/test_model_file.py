@@ -18,7 +18,7 @@ import pytest
 from conftest import MODEL
 
 from griefguard.errors import ModelError
-from griefguard.model_file import MAX_UNPACKED_BYTES, ModelData, load_model, save_model
+from griefguard.model_file import MAX_UNPACKED_BYTES, load_model, save_model
 
 
 class _Payload:
@@ -139,6 +139,10 @@ def _meta(arrays: dict, **updates) -> None:  # type: ignore[no-untyped-def]
         (lambda a: a.update(meta=np.frombuffer(b"{not json", dtype=np.uint8)), "metadata is not JSON"),
         (lambda a: _meta(a, threshold=7.0), "damaged"),
         (lambda a: a.update(idf=np.full_like(a["idf"], np.nan)), "not finite"),
+        (
+            lambda a: a.update(meta=np.frombuffer(b"[" * 200_000 + b"]" * 200_000, dtype=np.uint8)),
+            "nested too deeply",
+        ),
     ],
 )
 def test_damaged_and_newer_models(tmp_path: Path, change, message: str) -> None:  # type: ignore[no-untyped-def]
@@ -159,7 +163,13 @@ def test_model_data_checks_its_shapes() -> None:
         replace(model, coef=model.coef[:, :2])
     with pytest.raises(ValueError, match="labels must be distinct"):
         replace(model, labels=("supportive", "neutral", "other"))
-    assert isinstance(model, ModelData)
+    with pytest.raises(ValueError, match="idf has shape"):
+        replace(model, idf=model.idf[:-1])
+    with pytest.raises(ValueError, match="threshold"):
+        replace(model, threshold=1.5)
+    if model.thread is not None:
+        with pytest.raises(ValueError, match="thread coef has shape"):
+            replace(model, thread=replace(model.thread, coef=model.thread.coef[:-1]))
 
 
 def test_saved_files_are_plain_arrays_only() -> None:

@@ -74,13 +74,18 @@ def test_classify_uses_the_model_threshold_or_the_one_given(scorer: Scorer) -> N
         scorer.classify(["x"], threshold=float("nan"))
 
 
-@pytest.mark.parametrize("text", ["", "   ", "\n\n", "...", "Zwölf Äpfel überqueren Bürgersteige xqzv"])
+@pytest.mark.parametrize("text", ["", "   ", "\n\n", "...", "Zxqvw Äqpfel ühbqzz Bvrqzz xqzv"])
 def test_a_reply_with_no_known_word_is_neutral_and_never_flagged(scorer: Scorer, text: str) -> None:
-    p = scorer.classify([text])[0]
-    assert p.coverage == 0.0 or text.startswith("Zwölf")
-    if p.coverage == 0.0:
-        assert (p.label, p.score, p.flagged) == ("neutral", 0.0, False)
-        assert p.probabilities == {"critical": 0.0, "supportive": 0.0, "neutral": 1.0}
+    p = scorer.classify([text], threshold=0.0)[0]
+    assert p.coverage == 0.0
+    assert (p.label, p.score, p.flagged) == ("neutral", 0.0, False), "not even at threshold 0"
+    assert p.probabilities == {"critical": 0.0, "supportive": 0.0, "neutral": 1.0}
+
+
+def test_a_reply_with_some_known_words_is_scored_on_them(scorer: Scorer) -> None:
+    p = scorer.classify(["Zwölf Äpfel überqueren Bürgersteige fake"])[0]
+    assert 0.0 < p.coverage < 1.0
+    assert p.probabilities != {"critical": 0.0, "supportive": 0.0, "neutral": 1.0}
 
 
 def test_coverage_is_the_share_of_known_tokens(scorer: Scorer) -> None:

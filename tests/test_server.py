@@ -165,3 +165,30 @@ def test_serve_refuses_a_bad_model_in_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2 and done.stderr.strip().splitlines() == [
         f"error: {bad} is not a griefguard model file (expected a .npz archive)"
     ]
+
+
+def test_replies_are_read_under_the_comment_they_answer(small_thread_model: Path) -> None:
+    from conftest import CRITIC, SUPPORTER
+
+    scorer = load_scorer(small_thread_model)
+    with TestClient(create_app(small_thread_model)) as client:
+        one = client.post("/v1/classify", json={"text": "agreed", "parent": CRITIC, "post": "Theo, 9"}).json()
+        result = one["results"][0]
+        assert result["score"] == round(scorer.score("agreed", parent=CRITIC, post="Theo, 9"), 6)
+        assert result["parent_label"] == "critical" and result["score_alone"] == round(scorer.score("agreed"), 6)
+        batch = client.post(
+            "/v1/classify?explain=true",
+            json={"texts": ["agreed", "agreed", "agreed"], "parents": [CRITIC, SUPPORTER, None], "ids": [1, 2, 3]},
+        ).json()["results"]
+        assert [r["id"] for r in batch] == [1, 2, 3]
+        assert [r["label"] for r in batch[:2]] == ["critical", "supportive"]
+        assert batch[0]["explained"] == "thread" and batch[0]["parent_effect"] > 0
+        assert "parent_label" not in batch[2] and batch[2]["explained"] == "reply"
+        for body, message in (
+            ({"texts": ["a", "b"], "parents": ["x"]}, "'parents' has 1 entries but 'texts' has 2"),
+            ({"text": "a", "parents": ["x"]}, "'parents', 'posts' and 'ids' go with 'texts'"),
+            ({"texts": ["a"], "parent": "x"}, "'parent' and 'post' go with 'text'"),
+            ({"text": "a", "parent": 5}, "Input should be a valid string"),
+        ):
+            response = client.post("/v1/classify", json=body)
+            assert response.status_code == 422 and message in json.dumps(response.json()), body

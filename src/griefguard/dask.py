@@ -104,7 +104,10 @@ def _classify_partition(
     labels = np.asarray(scorer.labels, dtype=object)[np.nan_to_num(probs).argmax(axis=1)] if n else np.array([])
     out["label"] = pd.array(np.where(ok, labels, None), dtype=pd.StringDtype())
     out["score"] = probs[:, c]
-    out["flagged"] = ok & (np.nan_to_num(probs[:, c], nan=-1.0) >= cut)
+    evidence = np.nan_to_num(coverage) > 0.0
+    if parents is not None:
+        evidence[ok] |= np.array([p.parent_label is not None for p in predictions], dtype=bool)
+    out["flagged"] = ok & evidence & (np.nan_to_num(probs[:, c], nan=-1.0) >= cut)
     out["coverage"] = coverage
     for j, label in enumerate(scorer.labels):
         out[f"p_{label}"] = probs[:, j]

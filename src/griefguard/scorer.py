@@ -505,7 +505,7 @@ class Scorer:
                     text=text,
                     label=labels[best[i]],
                     score=probs[critical],
-                    flagged=probs[critical] >= threshold,
+                    flagged=probs[critical] >= threshold and (cov > 0.0 or threaded),  # no evidence: never
                     probabilities=dict(zip(labels, probs, strict=True)),
                     coverage=cov,
                     id=None if ids is None else ids[i],

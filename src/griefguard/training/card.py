@@ -114,8 +114,12 @@ def _thread_section(card: dict[str, Any]) -> list[str]:
         f"Replies that answer another comment ({thread['rows']} training replies) are read under it by a second "
         f"logistic regression: {thread['described']}. Chosen by cross-validation grouped by post "
         f"(cross-validated ROC AUC {cv['roc_auc']:.3f}); replies without a parent are scored by the reply-only model "
-        "alone. The test figures with and without the parent are in the tables above (`threads` and "
-        "`threads, reply alone`).",
+        "alone. One threshold serves both: the stage's cross-validated cut (the F1-best one, raised so that at most "
+        "5% of the non-critical thread replies are flagged) was "
+        f"{thread.get('calibration', {}).get('cross_validated_cut', 0.5):.3f}, and "
+        f"{thread.get('calibration', {}).get('critical_log_odds_shift', 0.0):+.2f} on its critical log-odds moves it "
+        "onto the model's threshold. The test figures with and without the parent are in the tables above "
+        "(`threads` and `threads, reply alone`).",
         "",
     ]
     out += _table(

@@ -242,6 +242,10 @@ def train(
             "params": picked.params.as_dict(),
             "described": picked.params.describe(),
             "rows": len(threads),
+            "calibration": {
+                "critical_log_odds_shift": round(picked.shift, 4),
+                "cross_validated_cut": round(picked.cut, 4),
+            },
             "tried": picked.tried,
             "cross_validation": compute_metrics(threads.labels, picked.out_of_fold, labels, threshold, threads.kinds),
         }

@@ -184,16 +184,20 @@ def _sentence_scores(
 
 
 def moderation_threshold(
-    y: np.ndarray, score: np.ndarray, benign: np.ndarray, roles: np.ndarray | None = None
+    y: np.ndarray,
+    score: np.ndarray,
+    benign: np.ndarray,
+    roles: np.ndarray | None = None,
+    max_rate: float = MAX_REAL_FLAG_RATE,
 ) -> float:
-    """The F1-best threshold for critical, raised where needed so that at most MAX_REAL_FLAG_RATE of the real
-    neutral and empathic comments (`benign`) are flagged, of each role on its own when `roles` are given: a
-    moderation queue lives or dies by its false flags."""
+    """The F1-best threshold for critical, raised where needed so that at most `max_rate` of the real neutral and
+    empathic comments (`benign`) are flagged, of each role on its own when `roles` are given: a moderation queue
+    lives or dies by its false flags."""
     threshold = best_f1_threshold(y, score)
     groups = [benign] if roles is None else [benign & (roles == r) for r in np.unique(roles[benign])]
     for group in groups:
         values = np.sort(score[group])[::-1]
-        allowed = int(np.floor(MAX_REAL_FLAG_RATE * len(values)))  # how many may be flagged
+        allowed = int(np.floor(max_rate * len(values)))  # how many may be flagged
         if allowed < len(values) and np.count_nonzero(values >= threshold) > allowed:
             threshold = float(np.nextafter(values[allowed], np.inf))  # just above the first one too many
     return float(threshold)

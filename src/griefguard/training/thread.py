@@ -1,5 +1,11 @@
 """Training the thread stage: how a reply reads under the comment it answers (see `griefguard.thread`).
 
+One threshold serves both stages, so the thread stage is calibrated to it: its cut is chosen on its own
+cross-validated predictions (the F1-best cut, raised where needed so that at most MAX_THREAD_FLAG_RATE of the
+non-critical thread replies are flagged: defenders, agreement with supporters, side talk), and a constant added to
+its critical logit moves that cut exactly onto the model's threshold (with fewer than MIN_CALIBRATION_ROWS thread
+replies, the cut would be noise, and the stage is left as fitted).
+
 The first stage (the reply-only model) is fitted first, on every row without a parent. Its predictions on the
 thread rows are out of sample (those rows are never in its training data), so the thread stage is fitted on them
 directly. Candidates are compared by cross-validation grouped by post (a thread's replies share parents, so they
@@ -26,9 +32,12 @@ from griefguard.normalize import Tokens
 from griefguard.scorer import Scorer
 from griefguard.thread import ThreadInputs, ThreadLayout, ThreadStage, thread_features
 from griefguard.training.data import ThreadRows
-from griefguard.training.search import SIMPLER_WINS_WITHIN
+from griefguard.training.search import SIMPLER_WINS_WITHIN, moderation_threshold
 
-__all__ = ["ThreadParams", "ThreadSelection", "fit_thread_stage", "select_thread_stage"]
+__all__ = ["MAX_THREAD_FLAG_RATE", "ThreadParams", "ThreadSelection", "fit_thread_stage", "select_thread_stage"]
+
+MAX_THREAD_FLAG_RATE = 0.05  # the most non-critical thread replies the calibrated stage may flag (cross-validated)
+MIN_CALIBRATION_ROWS = 200  # fewer thread replies than this: the stage is not calibrated
 
 
 @dataclass(frozen=True)
@@ -150,6 +159,8 @@ class ThreadSelection:
     stage: ThreadStage
     out_of_fold: np.ndarray  # label probabilities of every thread training row, from the chosen candidate
     tried: list[dict[str, Any]]
+    shift: float = 0.0  # added to the stage's critical logit (see `select_thread_stage`)
+    cut: float = 0.5  # the cross-validated cut that the shift moves to the model's threshold
 
 
 def _score(rows: ThreadRows, labels: list[str], probs: np.ndarray, threshold: float) -> tuple[float, dict[str, float]]:
@@ -218,4 +229,30 @@ def select_thread_stage(
     evaluate(chosen, "chosen")
     everything = np.arange(len(y), dtype=np.int64)
     stage, _ = fit_thread_stage(chosen, inputs, tokens, everything, y, first, sublinear, random_state)
-    return ThreadSelection(chosen, stage, seen[chosen][1], tried)
+    out_of_fold = seen[chosen][1]
+    c = labels.index(POSITIVE_LABEL)
+    critical = y == c
+    cut = moderation_threshold(critical, out_of_fold[:, c], ~critical, max_rate=MAX_THREAD_FLAG_RATE)
+    if len(y) < MIN_CALIBRATION_ROWS:  # too few out-of-fold predictions to place a cut: left as fitted
+        cut = scorer.threshold
+    shift = _log_odds(scorer.threshold) - _log_odds(cut)
+    say(
+        f"[thread] calibrated: critical log-odds {shift:+.2f} (cross-validated cut {cut:.3f} -> {scorer.threshold:.3f})"
+    )
+    intercept = stage.intercept.copy()
+    intercept[c] += shift
+    calibrated = replace(stage, intercept=intercept)
+    return ThreadSelection(chosen, calibrated, shift_critical(out_of_fold, c, shift), tried, shift, cut)
+
+
+def _log_odds(p: float) -> float:
+    p = min(max(p, 1e-6), 1.0 - 1e-6)
+    return float(np.log(p / (1.0 - p)))
+
+
+def shift_critical(probs: np.ndarray, c: int, shift: float) -> np.ndarray:
+    """Label probabilities with `shift` added to the critical logit (what adding it to the intercept does to a
+    softmax): the critical probability's log-odds move by `shift`, the others shrink in proportion."""
+    scaled = probs.copy()
+    scaled[:, c] *= np.exp(shift)
+    return scaled / scaled.sum(axis=1, keepdims=True)
