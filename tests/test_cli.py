@@ -276,14 +276,20 @@ def test_explain_adds_terms_for_and_against_and_the_sentence(replies: Path) -> N
     assert "why (reply):" in table and "against:" in table
 
 
-def test_piped_into_head_ends_quietly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_piped_into_head_ends_quietly_with_exit_0(tmp_path: Path, jobs: str) -> None:
+    """A closed pipe is not a flagged reply: the exit code is 0, never the 1 of --fail-on-flag."""
     path = tmp_path / "many.txt"
-    path.write_text("so sorry for your loss\n" * 50000, encoding="utf-8")
+    path.write_text("fake tears for the camera\n" * 50000, encoding="utf-8")
     command = " ".join(f"'{a}'" for a in GRIEFGUARD)
     result = subprocess.run(
-        f"{command} classify '{path}' -f jsonl | head -n 2", shell=True, capture_output=True, text=True, check=False
+        ["bash", "-c", f"{command} classify '{path}' -f jsonl -j {jobs} | head -n 2; exit ${{PIPESTATUS[0]}}"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert len(result.stdout.splitlines()) == 2
+    assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr and "Broken pipe" not in result.stderr
 
 
@@ -650,3 +656,92 @@ def test_evaluate_reads_a_thread_file_under_its_parents(tmp_path: Path, small_th
     assert result.returncode == 0, result.stderr
     metrics = json.loads((tmp_path / "m.json").read_text())
     assert metrics["flag_accuracy"] == 1.0, "the same reply is right under both parents"
+
+
+# -- where --output writes ---------------------------------------------------------------------------------
+
+
+def test_output_to_a_named_pipe_is_written_through_not_replaced(tmp_path: Path, replies: Path) -> None:
+    import stat
+    import threading
+
+    fifo = tmp_path / "queue"
+    os.mkfifo(fifo)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text(encoding="utf-8")))
+    reader.start()
+    result = run("classify", str(replies), "--output", str(fifo), "--format", "jsonl")
+    reader.join(timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert len(received[0].splitlines()) == 3
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode), "the pipe is still a pipe"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["queue", "replies.txt"], "no temporary file left"
+
+
+def test_output_through_a_symlink_replaces_its_target_and_keeps_the_link(tmp_path: Path, replies: Path) -> None:
+    target = tmp_path / "real" / "scored.jsonl"
+    target.parent.mkdir()
+    target.write_text("old\n")
+    target.chmod(0o640)
+    link = tmp_path / "latest.jsonl"
+    link.symlink_to(target)
+    result = run("classify", str(replies), "--output", str(link))
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    assert len(target.read_text().splitlines()) == 3 and (target.stat().st_mode & 0o777) == 0o640
+    dangling = tmp_path / "new.jsonl"
+    dangling.symlink_to(tmp_path / "real" / "fresh.jsonl")
+    assert run("classify", str(replies), "--output", str(dangling)).returncode == 0
+    assert dangling.is_symlink() and len((tmp_path / "real" / "fresh.jsonl").read_text().splitlines()) == 3
+
+
+def test_a_new_output_file_follows_the_umask(tmp_path: Path, replies: Path) -> None:
+    out = tmp_path / "scored.jsonl"
+    result = subprocess.run(
+        ["bash", "-c", f"umask 027 && {' '.join(GRIEFGUARD)} classify '{replies}' --output '{out}'"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (out.stat().st_mode & 0o777) == 0o640
+
+
+def test_a_lone_surrogate_in_json_lines_is_replaced_and_counted(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_text('{"text": "so sorry \\ud800 for your loss", "who": "\\udc00x"}\n{"text": "fine"}\n')
+    result = run("classify", str(path), "--format", "jsonl")
+    assert result.returncode == 0, result.stderr
+    first = json.loads(result.stdout.splitlines()[0])
+    assert first["text"] == "so sorry \ufffd for your loss" and first["who"] == "\ufffdx"
+    assert "1 line(s) were not valid UTF-8 (or held lone surrogates)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unterminated_quote_is_reported_where_it_opened(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text('text,id\nhello,1\n"broken reply,2\nnext one,3\nlast,4\n', encoding="utf-8")
+    result = run("classify", str(path), "--format", "jsonl")
+    assert result.returncode == 0 and len(result.stdout.splitlines()) == 1
+    assert "q.csv:3: skipped: unterminated quote: the quoted field opened on line 3 is never closed" in result.stderr
+    assert "read 2, scored 1, flagged 0, skipped 1" in result.stderr
+    stop = run("classify", str(path), "--bad-lines", "stop")
+    assert "q.csv:3: unterminated quote" in one_line_error(stop)
+    fine = tmp_path / "ok.csv"
+    fine.write_text('text,id\n"a reply\nover two lines",1\nhe is 5" tall,2\n', encoding="utf-8")
+    assert len(run("classify", str(fine), "--format", "jsonl").stdout.splitlines()) == 2, "legal quoting is kept"
+
+
+def test_quiet_with_fail_on_flag_prints_nothing_and_sets_the_exit_code(tmp_path: Path) -> None:
+    draft = tmp_path / "draft.txt"
+    draft.write_text("fake tears for likes, delete this\n", encoding="utf-8")
+    result = run("classify", str(draft), "--whole-file", "--fail-on-flag", "--quiet")
+    assert (result.returncode, result.stdout, result.stderr) == (1, "", "")
+    draft.write_text("So sorry for your loss, sending love\n", encoding="utf-8")
+    assert run("classify", str(draft), "--whole-file", "--fail-on-flag", "--quiet").returncode == 0
+
+
+def test_a_missing_model_named_by_the_environment_says_so(replies: Path) -> None:
+    message = one_line_error(run("classify", str(replies), env={"GRIEFGUARD_MODEL": "/nowhere/m.npz"}))
+    assert "$GRIEFGUARD_MODEL names the model file /nowhere/m.npz, which does not exist" in message
+    assert "set $GRIEFGUARD_MODEL" not in message

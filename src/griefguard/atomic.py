@@ -1,18 +1,21 @@
 """Write files all-or-nothing: into a temporary file beside the target, renamed over it only on success.
 
-A failed or interrupted write leaves the previous file (or no file) in place, never a partial one.
+A failed or interrupted write leaves the previous file (or no file) in place, never a partial one. Atomic
+replacement is for regular files only: a symlink is followed (the link stays, its target gets the output), and a
+device, a named pipe or a socket is written through as it is, never replaced by an ordinary file.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-__all__ = ["atomic_writer", "temporary_beside"]
+__all__ = ["atomic_writer", "check_writable", "is_special", "temporary_beside"]
 
 
 def temporary_beside(target: Path) -> Path:
@@ -25,10 +28,49 @@ def temporary_beside(target: Path) -> Path:
     return Path(tmp)
 
 
+def _final(target: Path) -> Path:
+    """The path a write lands on: a symlink's target (resolved through every link), else the path itself."""
+    return Path(os.path.realpath(target)) if target.is_symlink() else target
+
+
+def is_special(target: Path) -> bool:
+    """A device, named pipe or socket (after following symlinks): written through, never replaced."""
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def check_writable(target: str | Path, create_folder: bool = False) -> None:
+    """Raise OSError now, before any work, if `target` cannot be written: its folder is missing (or, with
+    `create_folder`, cannot be created), it is a directory, or there is no permission. The one check every
+    command that writes a file makes."""
+    path = _final(Path(target))
+    if path.is_dir():
+        raise IsADirectoryError(21, "it is a directory", str(target))
+    if is_special(path):
+        if not os.access(path, os.W_OK):
+            raise PermissionError(13, "permission denied", str(target))
+        return
+    if create_folder:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    elif not path.parent.is_dir():
+        raise FileNotFoundError(2, f"the folder {path.parent} does not exist", str(target))
+    temporary_beside(path).unlink()
+
+
 @contextmanager
 def atomic_writer(target: str | Path, mode: str = "w", **open_kwargs: object) -> Iterator[IO]:
-    """Open a temporary file for writing; on clean exit rename it to `target`, on any exception delete it."""
-    target = Path(target)
+    """Open a temporary file for writing; on clean exit rename it to `target`, on any exception delete it.
+
+    A symlink is followed (its target is replaced, the link stays); a device, pipe or socket is opened and
+    written directly."""
+    target = _final(Path(target))
+    if is_special(target):
+        with open(target, mode, **open_kwargs) as handle:  # type: ignore[call-overload]
+            yield handle
+        return
     tmp = temporary_beside(target)
     try:
         with open(tmp, mode, **open_kwargs) as handle:  # type: ignore[call-overload]
@@ -36,8 +78,15 @@ def atomic_writer(target: str | Path, mode: str = "w", **open_kwargs: object) ->
         if target.exists():
             os.chmod(tmp, target.stat().st_mode & 0o777)
         else:
-            os.chmod(tmp, 0o644)
+            os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

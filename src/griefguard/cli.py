@@ -118,18 +118,18 @@ def _resolve_format(fmt: OutputFormat, output: Path | None) -> str:
 
 
 def check_output(output: Path) -> None:
-    """Refuse an output path that cannot be written, before any work: a missing folder, a directory."""
-    if output.is_dir():
-        raise OutputError(f"cannot write to {output}: it is a directory")
-    folder = output.parent
-    if not folder.is_dir():
-        raise OutputError(f"cannot write to {output}: the folder {folder} does not exist")
-    from griefguard.atomic import temporary_beside
+    """Refuse an output path that cannot be written, before any work: a missing folder, a directory, no
+    permission. A symlink is followed; a device or named pipe is written through (see `atomic`)."""
+    from griefguard.atomic import check_writable
 
     try:
-        temporary_beside(output).unlink()
+        check_writable(output)
+    except IsADirectoryError:
+        raise OutputError(f"cannot write to {output}: it is a directory") from None
+    except FileNotFoundError as exc:
+        raise OutputError(f"cannot write to {output}: {exc.strerror}") from None
     except OSError as exc:
-        raise OutputError(f"cannot write to {output}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot write to {output}: {_os_reason(exc)}") from None
 
 
 def _stop_on_skip(items, policy: BadLines):  # type: ignore[no-untyped-def]
@@ -192,7 +192,12 @@ def classify_cli(
         BadLines,
         typer.Option("--bad-lines", help="On a record that cannot be read (bad JSON, empty text): skip it, or stop."),
     ] = BadLines.skip,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary or warnings (errors still show).")] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="No summary or warnings; with --fail-on-flag, no records either (only the exit code)."
+        ),
+    ] = False,
     dask: Annotated[
         str | None,
         typer.Option(
@@ -240,6 +245,8 @@ def classify_cli(
             stream: IO[str]
             if output is not None:
                 stream = stack.enter_context(atomic_writer(output, "w", encoding="utf-8", newline=""))
+            elif quiet and fail_on_flag:  # a pre-publish hook wants the exit code, not the reply echoed back
+                stream = stack.enter_context(open(os.devnull, "w", encoding="utf-8"))
             else:
                 stream = sys.stdout
             on_terminal = output is None and sys.stdout.isatty()
@@ -275,15 +282,17 @@ def classify_cli(
         raise Interrupted("interrupted" + (f"; {output} was left as it was" if output else "")) from None
     except OSError as exc:
         if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
-            raise
+            # The reader went away (`| head`): stop quietly with 0, not click's 1, which means "a reply was flagged".
+            _quiet_stdout()
+            raise typer.Exit(0) from None
         where = str(output) if output is not None else "standard output"
         raise OutputError(f"cannot write to {where}: {_os_reason(exc)}") from None
     if not quiet:
         for source in inputs:
             if source.bad_utf8_lines:
                 warn(
-                    f"{source.name}: {source.bad_utf8_lines} line(s) were not valid UTF-8; "
-                    "decoded with replacement characters and scored"
+                    f"{source.name}: {source.bad_utf8_lines} line(s) were not valid UTF-8 (or held lone "
+                    "surrogates); decoded with replacement characters and scored"
                 )
             if source.missing_parents:
                 warn(

@@ -355,6 +355,11 @@ _DTYPES = {
 def load_model(path: str | Path) -> ModelData:
     """Read and check a model file without running any code from it; raise ModelError naming the problem."""
     path = Path(path)
+    if not path.exists() and os.environ.get(MODEL_ENV) and Path(os.environ[MODEL_ENV]) == path:
+        raise ModelError(
+            f"${MODEL_ENV} names the model file {path}, which does not exist; point it at a model file or unset it "
+            "to use the bundled model"
+        )
     if not path.exists():
         raise ModelError(
             f"model file {path} does not exist; pass --model PATH or set ${MODEL_ENV} to a model file "

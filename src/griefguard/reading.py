@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -238,17 +239,33 @@ def _whole_file(source: InputFile, stream: IO[bytes]) -> Iterator[Record | Skip]
 
 
 def _csv_records(source: InputFile, stream: IO[bytes], text_column: str) -> Iterator[Record | Skip]:
-    lines = _decoded_lines(source, stream)
-    reader = csv.reader(lines, delimiter=_DELIMITERS[source.format])
+    raw: list[str] = []  # the physical lines of the record being read
+
+    def lines() -> Iterator[str]:
+        for text in _decoded_lines(source, stream):
+            raw.append(text)
+            yield text
+
+    reader = csv.reader(lines(), delimiter=_DELIMITERS[source.format])
     header: list[str] | None = None
     start = 1
     try:
         for row in reader:
+            record, raw[:] = "".join(raw), []
             if header is None:
                 header = _check_header(source, row, text_column)
                 start = reader.line_num + 1
                 continue
             line, start = start, reader.line_num + 1
+            if record.count('"') % 2 and record.count("\n") > 1:
+                # A quote that is never closed makes the reader take the rest of the file as one field.
+                yield Skip(
+                    source.name,
+                    line,
+                    f"unterminated quote: the quoted field opened on line {line} is never closed, so the "
+                    f"{start - line - 1} line(s) after it were not read as replies; fix the quoting",
+                )
+                continue
             if not row or all(not c.strip() for c in row):
                 continue
             fields = dict(zip(header, row, strict=False))
@@ -276,6 +293,9 @@ def _jsonl_records(source: InputFile, stream: IO[bytes], text_column: str) -> It
         if not isinstance(obj, dict):
             yield Skip(source.name, number, f"not a JSON object but {_json_kind(obj)}")
             continue
+        if _has_surrogates(obj):  # "\ud800" decodes to a lone surrogate, which no UTF-8 output can hold
+            obj = _replace_surrogates(obj)
+            source.bad_utf8_lines += 1
         present = text_column in obj
         text = obj.pop(text_column, None)
         if not isinstance(text, str):
@@ -367,6 +387,30 @@ def _with_thread(
         item.parent, item.post = parent if parent.strip() else "", post
         source.threaded += bool(item.parent)
         yield item
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _has_surrogates(value: object) -> bool:
+    if isinstance(value, str):
+        return _SURROGATES.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_surrogates(k) or _has_surrogates(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_surrogates(v) for v in value)
+    return False
+
+
+def _replace_surrogates(value: Any) -> Any:
+    """The value with every lone surrogate replaced by U+FFFD, as invalid UTF-8 bytes are."""
+    if isinstance(value, str):
+        return _SURROGATES.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_surrogates(v) for v in value]
+    return value
 
 
 def read_records(

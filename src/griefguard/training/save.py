@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from griefguard.atomic import check_writable as writable
 from griefguard.atomic import temporary_beside
 from griefguard.model_file import save_model
 from griefguard.training.card import draw_pictures, render_markdown
@@ -18,9 +19,7 @@ __all__ = ["check_writable", "save_outputs"]
 
 def check_writable(model_path: str | Path) -> None:
     """Raise OSError now, before minutes of training, if the model's folder cannot be created or written."""
-    path = Path(model_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary_beside(path).unlink()
+    writable(model_path, create_folder=True)
 
 
 def save_outputs(result: TrainResult, model_path: str | Path) -> list[Path]:
