@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import httpx2 as httpx
 import pytest
@@ -192,3 +193,98 @@ def test_replies_are_read_under_the_comment_they_answer(small_thread_model: Path
         ):
             response = client.post("/v1/classify", json=body)
             assert response.status_code == 422 and message in json.dumps(response.json()), body
+
+
+def test_every_error_is_json_of_one_shape(client: TestClient) -> None:
+    for response, status in (
+        (client.get("/nope"), 404),
+        (client.get("/v1/classify"), 405),
+        (client.post("/v1/classify?explain=maybe", json={"text": "so sorry"}), 422),
+        (client.post("/v1/classify", content=b'{"texts": ["a"], "ids": [' + b"9" * 5000 + b"]}"), 400),
+        (client.post("/v1/classify", json={"texts": ["a"], "ids": [2**70]}), 422),
+        (client.post("/v1/classify", json={"text": "   "}), 422),
+        (client.post("/v1/classify", json={"texts": ["fine", ""]}), 422),
+    ):
+        assert response.status_code == status, response.text
+        body = response.json()
+        assert set(body) <= {"error", "detail"} and isinstance(body["error"], str)
+    assert "empty reply in 'texts' at [1]" in client.post("/v1/classify", json={"texts": ["fine", ""]}).text
+
+
+def test_a_lone_surrogate_is_replaced_even_when_explained(client: TestClient) -> None:
+    response = client.post(
+        "/v1/classify?explain=true",
+        content=b'{"texts": ["so sorry \\\\ud800 for your loss"], "ids": [1]}',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["results"][0]["id"] == 1
+
+
+def test_results_name_the_model_they_came_from(client: TestClient) -> None:
+    body = client.post("/v1/classify", json={"text": "so sorry"}).json()
+    created = load_scorer(MODEL).card["created"]
+    assert body["model"] == f"{MODEL.name}, trained {created}"
+
+
+def test_an_unexpected_error_is_a_json_500_and_a_logged_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    class Broken:
+        threshold = 0.5
+        card: ClassVar[dict] = {}
+        path = None
+
+        def predict(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            raise RuntimeError("boom")
+
+    with TestClient(create_app(scorer=Broken()), raise_server_exceptions=False) as c:  # type: ignore[arg-type]
+        response = c.post("/v1/classify", json={"text": "so sorry"})
+    assert response.status_code == 500 and response.json() == {"error": "internal error", "detail": "RuntimeError"}
+    assert "boom" in caplog.text
+
+
+def test_serve_on_a_port_in_use_is_one_line_before_loading(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "griefguard", "serve", "--port", str(port), "--model", str(tmp_path / "none.npz")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: port {port} on 127.0.0.1 is already in use; choose another with --port"
+
+
+def test_the_real_server_refuses_huge_headers_stalled_bodies_and_too_many_connections() -> None:
+    port = _free_port()
+    proc = _start(port, "--max-connections", "4")
+    try:
+        with socket.create_connection(("127.0.0.1", port)) as greedy:
+            greedy.settimeout(30)
+            try:
+                greedy.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+                for _ in range(200):  # 20 MB of headers, a line at a time
+                    greedy.sendall(b"x-junk: " + b"a" * 100_000 + b"\r\n")
+            except OSError:
+                pass  # the server closed the connection: refused, as it should be
+            answer = greedy.recv(4096).decode(errors="replace")
+        assert answer == "" or answer.startswith("HTTP/1.1 4"), answer[:100]
+        with socket.create_connection(("127.0.0.1", port)) as stalled:
+            stalled.sendall(b'POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"text"')
+            stalled.settimeout(30)
+            started = time.time()
+            reply = stalled.recv(4096).decode()
+        assert reply.startswith("HTTP/1.1 408") and time.time() - started < 25
+        held = [socket.create_connection(("127.0.0.1", port)) for _ in range(6)]
+        for s in held:
+            s.sendall(b"POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        time.sleep(0.5)
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 503
+        for s in held:
+            s.close()
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)

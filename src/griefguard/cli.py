@@ -547,6 +547,9 @@ def serve_cli(
     access_log: Annotated[
         bool, typer.Option("--access-log/--no-access-log", help="One log line per request, with its latency.")
     ] = True,
+    max_connections: Annotated[
+        int, typer.Option("--max-connections", min=1, help="Connections at once per process; more get 503.")
+    ] = 256,
 ) -> None:
     """Serve the model over HTTP: POST /v1/classify, GET /v1/model, /healthz, /readyz and /docs.
 
@@ -565,6 +568,7 @@ def serve_cli(
         max_batch=max_batch,
         max_bytes=max_bytes,
         access_log=access_log,
+        max_connections=max_connections,
     )
 
 

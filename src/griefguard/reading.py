@@ -38,6 +38,7 @@ __all__ = [
     "looks_like_csv_header",
     "open_inputs",
     "read_records",
+    "replace_surrogates",
 ]
 
 STDIN = "-"
@@ -294,7 +295,7 @@ def _jsonl_records(source: InputFile, stream: IO[bytes], text_column: str) -> It
             yield Skip(source.name, number, f"not a JSON object but {_json_kind(obj)}")
             continue
         if _has_surrogates(obj):  # "\ud800" decodes to a lone surrogate, which no UTF-8 output can hold
-            obj = _replace_surrogates(obj)
+            obj = replace_surrogates(obj)
             source.bad_utf8_lines += 1
         present = text_column in obj
         text = obj.pop(text_column, None)
@@ -402,14 +403,14 @@ def _has_surrogates(value: object) -> bool:
     return False
 
 
-def _replace_surrogates(value: Any) -> Any:
+def replace_surrogates(value: Any) -> Any:
     """The value with every lone surrogate replaced by U+FFFD, as invalid UTF-8 bytes are."""
     if isinstance(value, str):
         return _SURROGATES.sub("\ufffd", value)
     if isinstance(value, dict):
-        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
+        return {replace_surrogates(k): replace_surrogates(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_replace_surrogates(v) for v in value]
+        return [replace_surrogates(v) for v in value]
     return value
 
 

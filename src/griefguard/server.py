@@ -18,6 +18,7 @@ line per request gives method, path, status, replies and latency.
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import json
 import logging
@@ -28,14 +29,17 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, model_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from griefguard import __version__
 from griefguard.errors import GriefguardError
+from griefguard.reading import replace_surrogates
 from griefguard.scorer import Scorer, load_scorer
 
 __all__ = ["ClassifyRequest", "ClassifyResponse", "create_app", "run_server"]
@@ -44,6 +48,9 @@ log = logging.getLogger("griefguard.access")
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 ENV_PREFIX = "GRIEFGUARD_SERVE_"  # how `serve --workers N` hands its options to each worker process
+BODY_READ_TIMEOUT = 10.0  # seconds a request body may stall between two chunks before the request is refused
+HEADER_LIMIT = 64 * 1024  # bytes of request line and headers (enforced by the h11 parser, which serve uses)
+KEEP_ALIVE_TIMEOUT = 5  # seconds an idle keep-alive connection is kept open
 
 
 class ClassifyRequest(BaseModel):
@@ -58,12 +65,18 @@ class ClassifyRequest(BaseModel):
     texts: list[StrictStr] | None = Field(None, description="A batch of replies.")
     parents: list[StrictStr | None] | None = Field(None, description="The comment each reply answers (null: none).")
     posts: list[StrictStr | None] | None = Field(None, description="The post each reply is under (null: unknown).")
-    ids: list[StrictStr | StrictInt] | None = Field(None, description="An id per reply in `texts`, echoed back.")
+    ids: list[StrictStr | Annotated[StrictInt, Field(ge=-(2**63), lt=2**63)]] | None = Field(
+        None, description="An id per reply in `texts` (a string, or an integer of at most 64 bits), echoed back."
+    )
 
     @model_validator(mode="after")
     def _one_of(self) -> ClassifyRequest:
         if (self.text is None) == (self.texts is None):
             raise ValueError("give exactly one of 'text' or 'texts'")
+        empty = [i for i, t in enumerate([self.text] if self.text is not None else self.texts or []) if not t.strip()]
+        if empty:  # as the command line skips an empty reply, the service refuses to score one
+            where = "'text'" if self.text is not None else f"'texts' at {empty[:10]}"
+            raise ValueError(f"empty reply in {where}: there is nothing to score")
         if self.text is not None and any(v is not None for v in (self.parents, self.posts, self.ids)):
             raise ValueError("'parents', 'posts' and 'ids' go with 'texts'; with 'text' use 'parent' and 'post'")
         if self.texts is not None:
@@ -108,7 +121,7 @@ class Result(BaseModel):
 
 
 class ClassifyResponse(BaseModel):
-    model: str = Field(description="When the model was trained (its card's `created`).")
+    model: str = Field(description="The model's file name and when it was trained.")
     threshold: float
     results: list[Result]
 
@@ -290,6 +303,22 @@ def create_app(
 
     app.add_middleware(AccessLog, enabled=access_log)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # 404, 405 and the like in the same shape as every other error.
+        return _error(exc.status_code, str(exc.detail).lower() if exc.detail else "error")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_query(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+        return _error(422, "invalid request", detail)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        # Never a bare 500 page or a traceback to the client: one JSON line, and the traceback in the server log.
+        logging.getLogger("griefguard").exception("unexpected error while answering a request")
+        return _error(500, "internal error", type(exc).__name__)
+
     def ready_scorer() -> Scorer | None:
         return state["scorer"]
 
@@ -335,7 +364,14 @@ def create_app(
         if length.isdigit() and int(length) > max_bytes:
             return _error(413, f"request body larger than {max_bytes} bytes")
         chunks, size = [], 0
-        async for chunk in request.stream():  # refused as it streams in: a huge body never sits in memory
+        stream = request.stream().__aiter__()
+        while True:  # refused as it streams in: a huge or a trickling body never sits in memory for long
+            try:
+                chunk = await asyncio.wait_for(stream.__anext__(), BODY_READ_TIMEOUT)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                return _error(408, f"the request body stalled for more than {BODY_READ_TIMEOUT:g} s")
             size += len(chunk)
             if size > max_bytes:
                 return _error(413, f"request body larger than {max_bytes} bytes")
@@ -351,21 +387,32 @@ def create_app(
             return _error(400, f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
         except RecursionError:
             return _error(400, "malformed JSON: nested too deeply")
+        except ValueError as exc:  # an integer of thousands of digits, which Python refuses to convert
+            return _error(400, f"malformed JSON: {exc}".split(";")[0])
         try:
             body = ClassifyRequest.model_validate(payload)
         except ValidationError as exc:
             detail = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_url=False)]
             return _error(422, "invalid request", detail)
         texts, parents, posts, ids = body.replies()
+        texts = replace_surrogates(texts)  # "\ud800" in JSON is a lone surrogate: replaced, as the CLI does
+        parents = None if parents is None else replace_surrogates(parents)
+        posts = None if posts is None else replace_surrogates(posts)
         request.state.replies = len(texts)  # for the access log
         if len(texts) > max_batch:
             return _error(413, f"{len(texts)} replies in one request; at most {max_batch}")
         results = await state["batcher"].score(texts, parents, posts, ids, explain)
         # The body is built here, not validated again against the response model (which documents it).
-        payload = {"model": str(scorer.card.get("created", "")), "threshold": scorer.threshold, "results": results}
+        payload = {"model": model_name(scorer), "threshold": scorer.threshold, "results": results}
         return Response(_JSON.encode(payload), media_type="application/json")
 
     return app
+
+
+def model_name(scorer: Scorer) -> str:
+    """The model a response came from: its file name and when it was trained ("griefguard.npz, trained ...")."""
+    name = scorer.path.name if scorer.path is not None else "in-memory model"
+    return f"{name}, trained {scorer.card.get('created', 'at an unknown time')}"
 
 
 def app_from_environment() -> Any:
@@ -393,6 +440,26 @@ def _configure_logging() -> None:
         logger.propagate = False
 
 
+def check_port(host: str, port: int) -> None:
+    """Refuse, with one line, a port that is already in use or an address that cannot be bound, before the model
+    is loaded (uvicorn would say so only after, in many lines)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise GriefguardError(f"cannot listen on {host}: {exc.strerror or exc}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise GriefguardError(f"port {port} on {host} is already in use; choose another with --port") from None
+            raise GriefguardError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
 def run_server(
     *,
     host: str = "127.0.0.1",
@@ -403,31 +470,48 @@ def run_server(
     max_batch: int = 1000,
     max_bytes: int = 4_000_000,
     access_log: bool = True,
+    max_connections: int = 256,
 ) -> None:
-    """Run the service with uvicorn until SIGINT or SIGTERM (requests in flight are finished first)."""
+    """Run the service with uvicorn until SIGINT or SIGTERM (requests in flight are finished first).
+
+    Limits against slow and greedy clients: at most `max_connections` connections at once per process (more get
+    503), request line and headers of at most HEADER_LIMIT bytes (the h11 parser enforces it), a body that stalls
+    for BODY_READ_TIMEOUT seconds is refused (408), and idle keep-alive connections close after
+    KEEP_ALIVE_TIMEOUT seconds."""
     import uvicorn
 
     from griefguard.model_file import default_model_path, load_model
 
+    check_port(host, port)
     path = Path(model) if model is not None else default_model_path()
     load_model(path)  # a bad model file is a clear one-line error now, not a worker crash later
-    os.environ.update(
-        {
-            f"{ENV_PREFIX}MODEL": str(path.resolve()),
-            f"{ENV_PREFIX}THREADS": str(threads),
-            f"{ENV_PREFIX}MAX_BATCH": str(max_batch),
-            f"{ENV_PREFIX}MAX_BYTES": str(max_bytes),
-            f"{ENV_PREFIX}ACCESS_LOG": "1" if access_log else "0",
-        }
-    )
-    uvicorn.run(
-        "griefguard.server:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,  # ours has the latency
-        log_level="info",
-        timeout_graceful_shutdown=30,
-        h11_max_incomplete_event_size=64 * 1024,
-    )
+    settings = {
+        f"{ENV_PREFIX}MODEL": str(path.resolve()),
+        f"{ENV_PREFIX}THREADS": str(threads),
+        f"{ENV_PREFIX}MAX_BATCH": str(max_batch),
+        f"{ENV_PREFIX}MAX_BYTES": str(max_bytes),
+        f"{ENV_PREFIX}ACCESS_LOG": "1" if access_log else "0",
+    }
+    saved = {k: os.environ.get(k) for k in settings}
+    os.environ.update(settings)  # worker processes read their options here; put back when the server stops
+    try:
+        uvicorn.run(
+            "griefguard.server:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=False,  # ours has the latency
+            log_level="info",
+            timeout_graceful_shutdown=30,
+            http="h11",  # the parser that enforces the header limit
+            h11_max_incomplete_event_size=HEADER_LIMIT,
+            limit_concurrency=max_connections,
+            timeout_keep_alive=KEEP_ALIVE_TIMEOUT,
+        )
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
