@@ -80,7 +80,7 @@ def test_engine_equals_scikit_learn(fit_texts: list[str], new_texts: list[str], 
     except ValueError:  # scikit-learn refuses an empty vocabulary; so must we produce one
         assert vocabulary.n_features == 0 or (char_vocabulary is not None and char_vocabulary.n_features == 0)
         return
-    engine = FeatureEngine(vocabulary, idf, sublinear, char_vocabulary, char_idf)
+    engine = FeatureEngine(vocabulary, idf, sublinear, char_vocabulary, char_idf, collapse_unknown=False)
     ours_names = vocabulary.feature_names() + (
         [f"char:{g}" for g in char_vocabulary.grams] if char_vocabulary is not None else []
     )
@@ -149,3 +149,13 @@ def test_the_training_transformer_is_the_engine() -> None:
     direct = FeatureEngine(*fit_vocabulary(tokenize(texts), "full", (1, 2), 1)).transform(texts).to_scipy()
     assert (transformer.transform(texts) != direct).nnz == 0
     assert list(transformer.get_feature_names_out())[:2] == ["fake", "for"]
+
+
+def test_a_stretched_unknown_token_is_read_as_its_collapsed_known_form() -> None:
+    texts = ["so dead inside", "fake tears", "look at this"]
+    engine = FeatureEngine(*fit_vocabulary(tokenize(texts), "full", (1, 2), 1))
+    exact = FeatureEngine(*fit_vocabulary(tokenize(texts), "full", (1, 2), 1), collapse_unknown=False)
+    for stretched, plain in (("deeeeaaad", "dead"), ("faaaakeee teeears", "fake tears"), ("loooook", "look")):
+        assert np.array_equal(engine.transform([stretched]).data, engine.transform([plain]).data), stretched
+        assert not len(exact.transform([stretched]).data) or stretched == "loooook"
+    assert not len(engine.transform(["zzzz qqqq"]).data), "an unknown word stays unknown"

@@ -17,6 +17,8 @@ TfidfVectorizers does.
 
 from __future__ import annotations
 
+import itertools
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -169,6 +171,24 @@ class Encoded:
     cache: _TokenTypes | None = None  # the arrays the types index
 
 
+_DOUBLED = re.compile(r"([^\W\d_])\1")
+MAX_COLLAPSED = 4  # doubled letters tried one by one; beyond this many, a token is not searched further
+
+
+def known_collapsed(token: str, known: dict[str, int]) -> int:
+    """The id of the first known form of `token` with some of its doubled letters made single (fewest first, left
+    first), or 0. Stretched letters are cut to two by the normaliser ("deeeead" -> "deead"), which no vocabulary
+    holds; the collapsed form ("dead") usually is."""
+    spots = [m.start() for m in _DOUBLED.finditer(token)][:MAX_COLLAPSED]
+    for size in range(1, len(spots) + 1):
+        for chosen in itertools.combinations(spots, size):
+            cut = set(chosen)
+            variant = "".join(ch for i, ch in enumerate(token) if i not in cut)
+            if (found := known.get(variant, 0)) > 0:
+                return found
+    return 0
+
+
 class _TokenIds(dict[str, int]):
     """Split token -> id of its canonical form (0 if unknown), filled as tokens are met.
 
@@ -177,14 +197,18 @@ class _TokenIds(dict[str, int]):
     so memory stays bounded on an endless stream.
     """
 
-    def __init__(self, vocabulary: Vocabulary, limit: int) -> None:
+    def __init__(self, vocabulary: Vocabulary, limit: int, collapse: bool = True) -> None:
         super().__init__({"\x00": -DOC_MARK, "\x01": -SENTENCE_MARK})  # the batch's separators
         self.known = {t: i for i, t in enumerate(vocabulary.tokens, start=1)}
         self.canonical = canonicalizer(vocabulary.normalizer)
         self.limit = limit
+        self.collapse = collapse
 
     def __missing__(self, token: str) -> int:
-        value = self.known.get(self.canonical(token), 0)
+        canonical = self.canonical(token)
+        value = self.known.get(canonical, 0)
+        if not value and self.collapse:
+            value = known_collapsed(canonical, self.known)
         if len(self) < self.limit:
             self[token] = value
         return value
@@ -200,9 +224,10 @@ class _TokenTypes:
 
     MISSING = -(1 << 40)
 
-    def __init__(self, vocabulary: Vocabulary, chars: CharVocabulary) -> None:
+    def __init__(self, vocabulary: Vocabulary, chars: CharVocabulary, collapse: bool = True) -> None:
         self.index: dict[str, int] = {"\x00": -DOC_MARK, "\x01": -SENTENCE_MARK}
         self.known = {t: i for i, t in enumerate(vocabulary.tokens, start=1)}
+        self.collapse = collapse
         self.canonical = canonicalizer(vocabulary.normalizer)
         self.chars = chars
         self.lock = threading.Lock()
@@ -217,7 +242,9 @@ class _TokenTypes:
             if not tokens:
                 return
             canonical = [self.canonical(t) for t in tokens]
-            words = [self.known.get(c, 0) for c in canonical]
+            words = [
+                self.known.get(c, 0) or (known_collapsed(c, self.known) if self.collapse else 0) for c in canonical
+            ]
             feats = [self.chars.features_of(c) for c in canonical]
             n, m = self.count, len(tokens)
             total = int(self.ptr[n]) + sum(map(len, feats))
@@ -281,7 +308,10 @@ class FeatureEngine:
         sublinear_tf: bool = True,
         chars: CharVocabulary | None = None,
         char_idf: np.ndarray | None = None,
+        collapse_unknown: bool = True,
     ) -> None:
+        """`collapse_unknown`: an unknown token with doubled letters is looked up with some of them made single
+        (`known_collapsed`), against letter stretching; False gives scikit-learn's exact features."""
         self.vocabulary = vocabulary
         self.idf = np.asarray(idf, dtype=np.float64)
         if self.idf.shape != (vocabulary.n_features,):
@@ -294,8 +324,8 @@ class FeatureEngine:
             raise ValueError(f"char idf has shape {self.char_idf.shape}, expected ({chars.n_features},)")
         self.sublinear_tf = bool(sublinear_tf)
         # One token cache: word ids alone, or (with a character block) word ids and character n-grams.
-        self._ids = _TokenIds(vocabulary, self.CACHE_LIMIT) if chars is None else None
-        self._types = _TokenTypes(vocabulary, chars) if chars is not None else None
+        self._ids = _TokenIds(vocabulary, self.CACHE_LIMIT, collapse_unknown) if chars is None else None
+        self._types = _TokenTypes(vocabulary, chars, collapse_unknown) if chars is not None else None
 
     @property
     def n_features(self) -> int:
@@ -317,7 +347,7 @@ class FeatureEngine:
         cache = self._types
         assert cache is not None
         if cache.count > self.CACHE_LIMIT:
-            cache = self._types = _TokenTypes(self.vocabulary, cache.chars)
+            cache = self._types = _TokenTypes(self.vocabulary, cache.chars, cache.collapse)
         types = cache.types(tokens.flat)
         layout = Layout.from_marks(np.where(types < 0, -types, 0).astype(np.int8))
         types = types[layout.keep]
