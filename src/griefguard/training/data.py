@@ -22,7 +22,13 @@ import numpy as np
 from griefguard.dataset import LabeledData, find_problems, load_labeled
 from griefguard.errors import DataError
 
-__all__ = ["Corpus", "ThreadRows", "TrainingRows", "load_corpus"]
+__all__ = ["NOT_REDISTRIBUTED", "Corpus", "ThreadRows", "TrainingRows", "load_corpus"]
+
+# Real-comment files whose terms do not let this repository redistribute their text (data/LICENSES.md): tweets are
+# X content (X's developer terms allow datasets of post IDs only), and counsel-chat's answers were scraped from a
+# website whose authors granted no licence. `scripts/build_real_data.py` rebuilds them from the public snapshots;
+# the bundled model was trained on them, and training uses them wherever they have been rebuilt.
+NOT_REDISTRIBUTED = ("counsel_chat", "davidson", "tweeteval")
 
 
 @dataclass
