@@ -745,3 +745,23 @@ def test_a_missing_model_named_by_the_environment_says_so(replies: Path) -> None
     message = one_line_error(run("classify", str(replies), env={"GRIEFGUARD_MODEL": "/nowhere/m.npz"}))
     assert "$GRIEFGUARD_MODEL names the model file /nowhere/m.npz, which does not exist" in message
     assert "set $GRIEFGUARD_MODEL" not in message
+
+
+def test_evaluate_sweep_helps_choose_a_threshold(tmp_path: Path) -> None:
+    rows = [("fake tears for likes", "critical"), ("so sorry for your loss", "supportive")] + [
+        (f"what time is the service number {i}", "neutral") for i in range(3)
+    ]
+    path = write_csv(tmp_path / "ours.csv", rows, ("text", "label"))
+    result = run("evaluate", str(path), "--sweep", "--target-precision", "1")
+    assert result.returncode == 0, result.stderr
+    assert "threshold sweep (5 replies, 1 critical)" in result.stdout
+    assert "0.50           1.000   1.000    20.0%" in result.stdout
+    assert "the lowest threshold with precision >= 1: --threshold" in result.stdout
+    from griefguard.dataset import load_labeled
+    from griefguard.evaluation import threshold_sweep
+    from griefguard.scorer import load_scorer
+
+    sweep = threshold_sweep(load_scorer(), load_labeled(path), target_precision=1.0)
+    best = sweep["lowest_threshold_reaching_it"]
+    assert best["precision"] == 1.0 and best["recall"] == 1.0 and best["flagged"] == 0.2
+    assert [r["threshold"] for r in sweep["sweep"]][:2] == [0.05, 0.1]

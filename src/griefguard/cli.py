@@ -379,10 +379,20 @@ def evaluate_cli(
     errors: Annotated[
         bool, typer.Option("--errors", help="Also list every misclassified row (text, label, prediction, score).")
     ] = False,
+    sweep: Annotated[
+        bool, typer.Option("--sweep", help="Precision, recall and share flagged at thresholds 0.05 to 0.95.")
+    ] = False,
+    target_precision: Annotated[
+        float,
+        typer.Option(
+            "--target-precision", min=0.0, max=1.0, help="With --sweep: find the lowest threshold reaching it."
+        ),
+    ] = 0.9,
 ) -> None:
     """Score a labeled file and print ROC AUC, flag and label precision/recall/F1, and accuracy per kind.
 
-    Labels are critical, supportive or neutral; a kind column (any values) gives per-kind figures.
+    Labels are critical, supportive or neutral; a kind column (any values) gives per-kind figures. A file with a
+    parent column is read as a thread. --sweep shows how a threshold trades precision for recall on your data.
     """
     from griefguard.evaluation import evaluate_labeled, misclassified
     from griefguard.metrics import metrics_table
@@ -400,6 +410,26 @@ def evaluate_cli(
         except OSError as exc:
             raise OutputError(f"cannot write to {output}: {_os_reason(exc)}") from None
     _print_table(metrics_table({str(path): metrics}))
+    if sweep:
+        from griefguard.evaluation import threshold_sweep
+
+        result = threshold_sweep(scorer, data, target_precision)
+        sys.stdout.write(f"\nthreshold sweep ({result['replies']} replies, {result['critical']} critical)\n")
+        rows = [("threshold", "precision", "recall", "flagged")]
+        for r in result["sweep"]:
+            precision = "-" if r["precision"] is None else f"{r['precision']:.3f}"
+            recall = "-" if r["recall"] is None else f"{r['recall']:.3f}"
+            rows.append((f"{r['threshold']:.2f}", precision, recall, f"{100 * r['flagged']:.1f}%"))
+        _print_table(rows)
+        best = result["lowest_threshold_reaching_it"]
+        if best is None:
+            sys.stdout.write(f"no threshold reaches a precision of {target_precision:g} on this file\n")
+        else:
+            sys.stdout.write(
+                f"the lowest threshold with precision >= {target_precision:g}: --threshold {best['threshold']:.4f} "
+                f"(precision {best['precision']:.3f}, recall {best['recall']:.3f}, flags "
+                f"{100 * best['flagged']:.1f}% of replies; from {result['replies']} labeled replies)\n"
+            )
     if errors:
         wrong = misclassified(scorer, data, threshold)
         sys.stdout.write(f"\n{len(wrong)} misclassified of {len(data)} (most confidently wrong first)\n")

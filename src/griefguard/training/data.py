@@ -162,6 +162,7 @@ def load_corpus(
     real_dir: str | Path | None = None,
     text_column: str = "text",
     label_column: str = "label",
+    skip_real: Sequence[str] = (),
 ) -> Corpus:
     """Read and validate a run's data.
 
@@ -179,6 +180,7 @@ def load_corpus(
         phrase_paths = phrase_files(Path(data_dir))
     if real_dir is not None:
         real_paths = sorted(Path(real_dir).glob("*.csv"))
+    real_paths = [p for p in real_paths if p.stem not in skip_real]
     train_paths += [Path(p) for p in extra]
     if test is not None:
         test_paths = {"test": Path(test), **{k: v for k, v in test_paths.items() if k != "test"}}
