@@ -345,7 +345,7 @@ def test_bad_models(tmp_path: Path, replies: Path) -> None:
     line = one_line_error(run("classify", str(replies), "--model", str(tmp_path / "none.npz")))
     assert "--model" in line and "GRIEFGUARD_MODEL" in line and "train.py" not in line
     line = one_line_error(run("classify", str(replies), env={"GRIEFGUARD_MODEL": str(tmp_path / "gone.npz")}))
-    assert "gone.npz does not exist" in line
+    assert "$GRIEFGUARD_MODEL names the model file" in line and "gone.npz, which does not exist" in line
     corrupt = tmp_path / "corrupt.npz"
     corrupt.write_bytes(MODEL.read_bytes()[:1000])
     assert "corrupt or truncated" in one_line_error(run("classify", str(replies), "--model", str(corrupt)))

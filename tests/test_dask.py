@@ -137,7 +137,42 @@ def test_the_dask_command_errors(tmp_path: Path) -> None:
     (tmp_path / "b.csv").write_text("comment\nso sorry\n")
     done = run(str(tmp_path / "b.csv"), "--dask", "local", "--output", str(tmp_path / "o"))
     assert done.returncode == 2 and "no 'text' column" in done.stderr and "Traceback" not in done.stderr
+    assert "choose one with --text-column" in done.stderr, "the command names its option, not the library argument"
     assert not (tmp_path / "o").exists(), "no partial output"
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "precious.txt").write_text("mine")
+    for output, message in (
+        (kept, "the folder exists and is not empty; pass --replace-output"),
+        (tmp_path / "x.csv", "name it without an extension, or .parquet or .jsonl"),
+        (tmp_path, "it is the working folder or holds the inputs"),
+    ):
+        done = run(str(tmp_path / "a.csv"), "--dask", "local", "--output", str(output))
+        assert done.returncode == 2 and message in done.stderr, done.stderr
+    done = run(str(tmp_path / "a.csv"), "--dask", "local", "--output", str(tmp_path / "y.parquet"), "--format", "jsonl")
+    assert done.returncode == 2 and "contradicts the output's extension .parquet" in done.stderr
+    assert (kept / "precious.txt").read_text() == "mine", "nothing was replaced"
+
+
+def test_the_extension_decides_the_format_and_the_folder_follows_the_umask(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("text\nso sorry\nfake tears\n")
+    out = tmp_path / "scored.jsonl"
+    command = (
+        f"umask 027 && '{sys.executable}' -m griefguard classify '{tmp_path / 'a.csv'}' --dask local --output '{out}'"
+    )
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=False, timeout=300)
+    assert done.returncode == 0, done.stderr
+    parts = sorted(out.glob("*.jsonl"))
+    assert parts and not list(out.glob("*.parquet")), "a .jsonl folder holds JSON Lines partitions"
+    assert sum(len(p.read_text().splitlines()) for p in parts) == 2
+    assert (out.stat().st_mode & 0o777) == 0o750
+    again = subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=False, timeout=300)
+    assert again.returncode == 2 and "--replace-output" in again.stderr
+    replaced = subprocess.run(
+        ["bash", "-c", command + " --replace-output"], capture_output=True, text=True, check=False, timeout=300
+    )
+    assert replaced.returncode == 0, replaced.stderr
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no staging or old folders left"
 
 
 def test_a_parent_column_reads_replies_under_their_parents(client: Client, small_thread_model: Path) -> None:

@@ -29,7 +29,7 @@ def test_the_terminal_table_shows_the_same_scores_and_labels() -> None:
     jsonl = _run("griefguard classify examples/replies.txt --format jsonl")
     actual = [
         (f"{float(m.group(1)):.3f}" + ("!" if m.group(3) == "true" else ""), m.group(2))
-        for m in re.finditer(r'"score": ([0-9.]+), "label": "(\w+)", "flagged": (true|false)', jsonl)
+        for m in re.finditer(r'"score": ([0-9.e+-]+), "label": "(\w+)", "flagged": (true|false)', jsonl)
     ]
     assert [tuple(r) for r in rows] == actual
     assert len(BLOCKS) >= 4

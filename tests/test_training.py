@@ -375,7 +375,8 @@ def test_a_model_with_character_n_grams_saves_loads_scores_and_explains(small_co
     texts = load_labeled(small_corpus).texts
     assert np.allclose(scorer.probabilities(texts), Scorer(result.model).probabilities(texts))
     why = scorer.explain("that was fakeee and disgusting")
-    assert {name for name, _ in why.raising} | {name for name, _, _ in why.lowering} <= {
+    fake = {"fake", "was fake", "fake and", "that was fake", "was fake and", "fake and disgusting"}  # collapsed
+    assert {name for name, _ in why.raising} | {name for name, _, _ in why.lowering} <= fake | {
         "that",
         "was",
         "fakee",

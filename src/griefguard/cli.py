@@ -198,6 +198,9 @@ def classify_cli(
             "--quiet", "-q", help="No summary or warnings; with --fail-on-flag, no records either (only the exit code)."
         ),
     ] = False,
+    replace_output: Annotated[
+        bool, typer.Option("--replace-output", help="With --dask: replace an existing, non-empty output folder.")
+    ] = False,
     dask: Annotated[
         str | None,
         typer.Option(
@@ -219,7 +222,17 @@ def classify_cli(
         except ImportError as exc:
             raise _missing_extra("--dask", "dask, distributed and pyarrow", "dask", exc) from None
         classify_files_cli(
-            files, dask, output, fmt.value, text_column, input_format.value, model, threshold, only_flagged, quiet
+            files,
+            dask,
+            output,
+            fmt.value,
+            text_column,
+            input_format.value,
+            model,
+            threshold,
+            only_flagged,
+            quiet,
+            replace_output,
         )
         return
     from griefguard.atomic import atomic_writer

@@ -219,15 +219,27 @@ def classify_files(
     model: str | Path | None = None,
     threshold: float | None = None,
     only_flagged: bool = False,
+    replace_output: bool = False,
 ) -> dict[str, int]:
     """Read CSV/JSON Lines/Parquet files (globs allowed), score them on a Dask cluster and write Parquet or JSON
-    Lines partitions into the folder `output`, which is replaced only when every partition is written.
-    Returns the counts: replies read, scored and flagged."""
+    Lines partitions into the folder `output`, which is written only when every partition is written.
+
+    An existing non-empty folder is replaced only with `replace_output`; the working folder, or a folder holding
+    the inputs, never is. The new folder follows the umask. Returns the counts: replies read, scored and flagged."""
     if output_format not in ("parquet", "jsonl"):
         raise GriefguardError(f"--dask writes parquet or jsonl partitions, not {output_format}")
     output = Path(output)
     if output.exists() and not output.is_dir():
         raise OutputError(f"cannot write to {output}: it is a file; --dask writes a folder of partitions")
+    resolved = output.resolve()
+    if resolved == Path.cwd().resolve() or any(
+        resolved in Path(f).resolve().parents for f in files if not any(c in f for c in "*?[")
+    ):
+        raise OutputError(f"cannot write to {output}: it is the working folder or holds the inputs; name a new folder")
+    if output.is_dir() and any(output.iterdir()) and not replace_output:
+        raise OutputError(
+            f"cannot write to {output}: the folder exists and is not empty; pass --replace-output to replace it"
+        )
     if not output.parent.is_dir():
         raise OutputError(f"cannot write to {output}: the folder {output.parent} does not exist")
     client, cluster = _client(scheduler)
@@ -236,6 +248,7 @@ def classify_files(
         scored = classify(frame, text_column, model, threshold)
         kept = scored[scored["flagged"]] if only_flagged else scored
         staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it 0700; the result is an ordinary folder
         try:
             if output_format == "parquet":
                 write = kept.to_parquet(staging, compute=False, write_index=False)
@@ -270,6 +283,30 @@ def classify_files(
     return {"read": int(n_read), "scored": int(n_scored), "flagged": int(n_flagged)}
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def output_format_for(output: Path, fmt: str) -> str:
+    """The partition format of `--dask --output`: --format when given, else the folder's extension (.parquet or
+    none: Parquet; .jsonl or .ndjson: JSON Lines); any other extension, or a format that contradicts it, is refused."""
+    suffix = output.suffix.lower()
+    by_suffix = {"": "parquet", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+    if suffix not in by_suffix:
+        raise GriefguardError(
+            f"--dask writes a folder of Parquet or JSON Lines partitions; name it without an extension, or .parquet "
+            f"or .jsonl (not {suffix})"
+        )
+    wanted = {"auto": by_suffix[suffix], "jsonl": "jsonl", "parquet": "parquet"}.get(fmt)
+    if wanted is None:
+        raise GriefguardError(f"--dask writes parquet or jsonl partitions, not {fmt}")
+    if suffix and wanted != by_suffix[suffix]:
+        raise GriefguardError(f"--format {fmt} contradicts the output's extension {suffix}")
+    return wanted
+
+
 def classify_files_cli(
     files: Sequence[str],
     scheduler: str,
@@ -281,12 +318,30 @@ def classify_files_cli(
     threshold: float | None,
     only_flagged: bool,
     quiet: bool,
+    replace_output: bool = False,
 ) -> None:
     """`griefguard classify --dask ADDRESS`: the command's side (checks, summary line)."""
     if output is None:
         raise GriefguardError("--dask needs --output FOLDER (the scored partitions are written there)")
-    output_format = {"auto": "parquet", "jsonl": "jsonl", "parquet": "parquet"}.get(fmt, fmt)
-    counts = classify_files(
+    output_format = output_format_for(output, fmt)
+    try:
+        counts = _classify_files_for_cli(
+            files, output, scheduler, output_format, text_column, input_format, model, threshold, only_flagged,
+            replace_output,
+        )  # fmt: skip
+    except InputError as exc:  # the library names its argument; the command names its option
+        raise InputError(str(exc).replace("with text_column", "with --text-column")) from None
+    if not quiet:
+        sys.stderr.write(
+            f"read {counts['read']}, scored {counts['scored']}, flagged {counts['flagged']}, "
+            f"skipped {counts['read'] - counts['scored']}; wrote {output}\n"
+        )
+
+
+def _classify_files_for_cli(  # type: ignore[no-untyped-def]
+    files, output, scheduler, output_format, text_column, input_format, model, threshold, only_flagged, replace_output
+) -> dict[str, int]:
+    return classify_files(
         files,
         output,
         scheduler=scheduler,
@@ -296,9 +351,5 @@ def classify_files_cli(
         model=model,
         threshold=threshold,
         only_flagged=only_flagged,
+        replace_output=replace_output,
     )
-    if not quiet:
-        sys.stderr.write(
-            f"read {counts['read']}, scored {counts['scored']}, flagged {counts['flagged']}, "
-            f"skipped {counts['read'] - counts['scored']}; wrote {output}\n"
-        )
