@@ -43,7 +43,8 @@ def main() -> None:
             scorer.score_many(texts, parents=parents)
             times[name].append(time.perf_counter() - started)
     alone = statistics.median(times["alone"])
-    print(f"{len(texts)} thread replies, median of {args.repeats}; {platform.machine()}, Python {platform.python_version()}")
+    machine = f"{platform.machine()}, Python {platform.python_version()}"
+    print(f"{len(texts)} thread replies, median of {args.repeats}; {machine}")
     for name, values in times.items():
         t = statistics.median(values)
         print(f"{name:<32} {1e6 * t / len(texts):7.1f} µs/reply  {t / alone:4.2f}x the time alone")
