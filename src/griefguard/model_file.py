@@ -194,26 +194,29 @@ def _bytes(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
 
 
+def _vocabulary_arrays(vocabulary: Vocabulary, prefix: str = "") -> dict[str, np.ndarray]:
+    """A vocabulary as `{prefix}tokens` and `{prefix}keys_N` arrays (read back by `_vocabulary`)."""
+    arrays = {f"{prefix}tokens": _bytes("\n".join(vocabulary.tokens))}
+    for n, keys in zip(range(vocabulary.min_n, vocabulary.max_n + 1), vocabulary.keys, strict=True):
+        arrays[f"{prefix}keys_{n}"] = np.ascontiguousarray(keys, dtype=np.int64)
+    return arrays
+
+
 def save_model(model: ModelData, path: str | Path) -> None:
     """Write a model file (training calls this on a temporary path and renames it into place)."""
     arrays: dict[str, np.ndarray] = {
         "meta": _bytes(json.dumps(model.meta(), ensure_ascii=False, sort_keys=True)),
-        "tokens": _bytes("\n".join(model.vocabulary.tokens)),
         "idf": np.ascontiguousarray(model.idf, dtype=np.float64),
         "coef": np.ascontiguousarray(model.coef, dtype=np.float64),
         "intercept": np.ascontiguousarray(model.intercept, dtype=np.float64),
     }
-    for n, keys in zip(range(model.vocabulary.min_n, model.vocabulary.max_n + 1), model.vocabulary.keys, strict=True):
-        arrays[f"keys_{n}"] = np.ascontiguousarray(keys, dtype=np.int64)
+    arrays.update(_vocabulary_arrays(model.vocabulary))
     if model.chars is not None and model.char_idf is not None:
         arrays["char_grams"] = _bytes("\n".join(model.chars.grams))
         arrays["char_idf"] = np.ascontiguousarray(model.char_idf, dtype=np.float64)
     if model.thread is not None:
         layout = model.thread.layout
-        voc = layout.vocabulary
-        arrays["thread_tokens"] = _bytes("\n".join(voc.tokens))
-        for n, keys in zip(range(voc.min_n, voc.max_n + 1), voc.keys, strict=True):
-            arrays[f"thread_keys_{n}"] = np.ascontiguousarray(keys, dtype=np.int64)
+        arrays.update(_vocabulary_arrays(layout.vocabulary, prefix="thread_"))
         arrays["thread_idf"] = np.ascontiguousarray(layout.idf, dtype=np.float64)
         arrays["thread_parent_terms"] = np.ascontiguousarray(layout.parent_terms, dtype=np.int64)
         arrays["thread_post_terms"] = np.ascontiguousarray(layout.post_terms, dtype=np.int64)
@@ -272,19 +275,24 @@ def _meta(path: Path, raw: np.ndarray) -> dict[str, Any]:
     return meta
 
 
-def _model(path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> ModelData:
-    min_n, max_n = (int(n) for n in meta["ngram_range"])
+def _vocabulary(meta: dict[str, Any], arrays: dict[str, np.ndarray], ngram_range: Any, prefix: str = "") -> Vocabulary:
+    """A vocabulary stored as `{prefix}tokens` and `{prefix}keys_N`, with the model's normaliser."""
+    min_n, max_n = (int(n) for n in ngram_range)
     if not 1 <= min_n <= max_n <= 8:
-        raise ValueError(f"bad n-gram range {meta['ngram_range']}")
-    text = arrays["tokens"].tobytes().decode("utf-8")
-    vocabulary = Vocabulary(
+        raise ValueError(f"bad {prefix}n-gram range {ngram_range}")
+    text = arrays[f"{prefix}tokens"].tobytes().decode("utf-8")
+    return Vocabulary(
         normalizer=str(meta["normalizer"]),
         min_n=min_n,
         max_n=max_n,
         tokens=text.split("\n") if text else [],
-        keys=[arrays[f"keys_{n}"] for n in range(min_n, max_n + 1)],
+        keys=[arrays[f"{prefix}keys_{n}"] for n in range(min_n, max_n + 1)],
         negation_scope=int(meta["negation_scope"]),
     )
+
+
+def _model(path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> ModelData:
+    vocabulary = _vocabulary(meta, arrays, meta["ngram_range"])
     rule = meta["sentence_rule"]
     threshold = float(meta["threshold"])
     if math.isnan(threshold):
@@ -300,18 +308,7 @@ def _model(path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> M
         char_idf = arrays["char_idf"]
     thread = None
     if meta.get("thread"):
-        low, high = (int(n) for n in meta["thread"]["ngram_range"])
-        if not 1 <= low <= high <= 8:
-            raise ValueError(f"bad thread n-gram range {meta['thread']['ngram_range']}")
-        words = arrays["thread_tokens"].tobytes().decode("utf-8")
-        thread_vocabulary = Vocabulary(
-            normalizer=str(meta["normalizer"]),
-            min_n=low,
-            max_n=high,
-            tokens=words.split("\n") if words else [],
-            keys=[arrays[f"thread_keys_{n}"] for n in range(low, high + 1)],
-            negation_scope=int(meta["negation_scope"]),
-        )
+        thread_vocabulary = _vocabulary(meta, arrays, meta["thread"]["ngram_range"], prefix="thread_")
         layout = ThreadLayout(
             n_labels=len(meta["labels"]),
             vocabulary=thread_vocabulary,
