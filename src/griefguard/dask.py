@@ -325,10 +325,18 @@ def classify_files_cli(
         raise GriefguardError("--dask needs --output FOLDER (the scored partitions are written there)")
     output_format = output_format_for(output, fmt)
     try:
-        counts = _classify_files_for_cli(
-            files, output, scheduler, output_format, text_column, input_format, model, threshold, only_flagged,
-            replace_output,
-        )  # fmt: skip
+        counts = classify_files(
+            files,
+            output,
+            scheduler=scheduler,
+            output_format=output_format,
+            text_column=text_column,
+            input_format=input_format,
+            model=model,
+            threshold=threshold,
+            only_flagged=only_flagged,
+            replace_output=replace_output,
+        )
     except InputError as exc:  # the library names its argument; the command names its option
         raise InputError(str(exc).replace("with text_column", "with --text-column")) from None
     if not quiet:
@@ -336,20 +344,3 @@ def classify_files_cli(
             f"read {counts['read']}, scored {counts['scored']}, flagged {counts['flagged']}, "
             f"skipped {counts['read'] - counts['scored']}; wrote {output}\n"
         )
-
-
-def _classify_files_for_cli(  # type: ignore[no-untyped-def]
-    files, output, scheduler, output_format, text_column, input_format, model, threshold, only_flagged, replace_output
-) -> dict[str, int]:
-    return classify_files(
-        files,
-        output,
-        scheduler=scheduler,
-        output_format=output_format,
-        text_column=text_column,
-        input_format=input_format,
-        model=model,
-        threshold=threshold,
-        only_flagged=only_flagged,
-        replace_output=replace_output,
-    )

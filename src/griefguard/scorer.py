@@ -307,19 +307,16 @@ class Scorer:
         self,
         batch: Batch,
         rows: Rows,
-        tokens: Tokens,
+        own: Rows,
         chosen: np.ndarray,
         parents: list[str],
-        posts: list[str],
-        post_rows: bool,
+        posts: list[str] | None,
     ) -> ThreadInputs:
-        """What the first stage says about the replies `chosen` of a scored batch and about their parents, the
-        replies' rows in the thread stage's vocabulary, and (for a thread stage with a post block) the posts'
-        TF-IDF rows."""
-        assert self._thread_engine is not None
+        """What the first stage says about the replies `chosen` of a scored batch and about their parents, with
+        the replies' rows `own` in the thread stage's vocabulary, and the posts' TF-IDF rows when `posts` are
+        given (a thread stage with a post block)."""
         parent_probs, parent_block = self._context_rows([parents[i] for i in chosen])
-        post_block = self._context_rows([posts[i] for i in chosen])[1] if post_rows else None
-        own = self._thread_engine.rows(self._thread_engine.encode(tokens)).take(chosen)
+        post_block = self._context_rows([posts[i] for i in chosen])[1] if posts is not None else None
         known = batch.coverage[chosen] > 0
         return ThreadInputs(rows.take(chosen), batch.alone[chosen], known, parent_probs, parent_block, own, post_block)
 
@@ -330,14 +327,9 @@ class Scorer:
         parent and about the parents, the posts' rows when `posts` are given, and the replies' tokens (the
         stage's own vocabulary is fitted on them). The thread rows are left empty until that vocabulary exists."""
         batch, rows, tokens = self._first_stage(list(texts))
-        chosen = np.arange(len(texts), dtype=np.int64)
-        parent_probs, parent_block = self._context_rows(list(parents))
-        post_block = self._context_rows(list(posts))[1] if posts is not None else None
         empty = Rows(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), len(texts), 0)
-        inputs = ThreadInputs(
-            rows.take(chosen), batch.alone, batch.coverage > 0, parent_probs, parent_block, empty, post_block
-        )
-        return inputs, tokens
+        chosen = np.arange(len(texts), dtype=np.int64)
+        return self._thread_inputs(batch, rows, empty, chosen, list(parents), posts), tokens
 
     def predict_batch(
         self,
@@ -357,10 +349,10 @@ class Scorer:
         if thread is None or parents is None or not any(parents):
             return batch
         chosen = np.flatnonzero(np.array([bool(p) for p in parents], dtype=bool))
-        layout = thread.layout
-        inputs = self._thread_inputs(
-            batch, rows, tokens, chosen, parents, posts or [""] * len(texts), len(layout.post_terms) > 0
-        )
+        assert self._thread_engine is not None
+        own = self._thread_engine.rows(self._thread_engine.encode(tokens)).take(chosen)
+        with_posts = (posts or [""] * len(texts)) if len(thread.layout.post_terms) else None
+        inputs = self._thread_inputs(batch, rows, own, chosen, parents, with_posts)
         parent_probs = inputs.parent_probs
         evidence = inputs.reply_known | (parent_probs[:, self._fallback] < 1.0)  # unknown under unknown: none
         read = thread.probabilities(inputs)
