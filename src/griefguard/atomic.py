@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-__all__ = ["atomic_writer", "check_writable", "is_special", "temporary_beside"]
+__all__ = ["atomic_writer", "check_writable", "is_special", "sync_folder", "temporary_beside"]
 
 
 def temporary_beside(target: Path) -> Path:
@@ -61,11 +61,11 @@ def check_writable(target: str | Path, create_folder: bool = False) -> None:
 
 
 @contextmanager
-def atomic_writer(target: str | Path, mode: str = "w", **open_kwargs: object) -> Iterator[IO]:
+def atomic_writer(target: str | Path, mode: str = "w", durable: bool = False, **open_kwargs: object) -> Iterator[IO]:
     """Open a temporary file for writing; on clean exit rename it to `target`, on any exception delete it.
 
     A symlink is followed (its target is replaced, the link stays); a device, pipe or socket is opened and
-    written directly."""
+    written directly. With `durable`, the file and the rename are on disk (fsync) before this returns."""
     target = _final(Path(target))
     if is_special(target):
         with open(target, mode, **open_kwargs) as handle:  # type: ignore[call-overload]
@@ -75,14 +75,28 @@ def atomic_writer(target: str | Path, mode: str = "w", **open_kwargs: object) ->
     try:
         with open(tmp, mode, **open_kwargs) as handle:  # type: ignore[call-overload]
             yield handle
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         if target.exists():
             os.chmod(tmp, target.stat().st_mode & 0o777)
         else:
             os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
+        if durable:
+            sync_folder(target.parent)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def sync_folder(folder: Path) -> None:
+    """Put a folder's entries (a new or renamed file in it) on disk."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _umask() -> int:

@@ -1,4 +1,4 @@
-"""The `griefguard` command: classify, evaluate, info, train, check-data and serve.
+"""The `griefguard` command: classify, review, evaluate, info, train, check-data and serve.
 
 Each command parses its options and calls a library function; this module only adds printing and exit codes.
 `main` is the one error boundary: every usage error, GriefguardError, OSError (disk full, a directory, no
@@ -97,6 +97,30 @@ ThresholdOption = Annotated[
 ]
 TextColumnOption = Annotated[str, typer.Option("--text-column", help="Column or JSON field holding the reply.")]
 LabelColumnOption = Annotated[str, typer.Option("--label-column", help="Column or JSON field holding the label.")]
+ParentColumnOption = Annotated[
+    str, typer.Option("--parent-column", help="CSV/JSONL field with the comment each reply answers, if any.")
+]
+PostColumnOption = Annotated[str, typer.Option("--post-column", help="CSV/JSONL field with the post's text.")]
+InputFormatOption = Annotated[
+    InputFormat, typer.Option("--input-format", help="auto: by extension (.csv .tsv .jsonl), else one reply a line.")
+]
+TokenOption = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        envvar="GRIEFGUARD_TOKEN",
+        help="Secret every review request must carry; required off 127.0.0.1 (default: $GRIEFGUARD_TOKEN).",
+        show_default=False,
+    ),
+]
+DecisionsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--decisions",
+        help="CSV file the decisions are kept in, and resumed from (default: FIRST-INPUT.decisions.csv beside it).",
+        show_default=False,
+    ),
+]
 
 
 def _missing_extra(what: str, needs: str, extra: str, exc: ImportError) -> GriefguardError:
@@ -170,14 +194,9 @@ def classify_cli(
         bool, typer.Option("--whole-file", help="Each file is one reply (not one reply per line).")
     ] = False,
     text_column: TextColumnOption = "text",
-    parent_column: Annotated[
-        str, typer.Option("--parent-column", help="CSV/JSONL field with the comment each reply answers, if any.")
-    ] = "parent",
-    post_column: Annotated[str, typer.Option("--post-column", help="CSV/JSONL field with the post's text.")] = "post",
-    input_format: Annotated[
-        InputFormat,
-        typer.Option("--input-format", help="auto: by extension (.csv .tsv .jsonl), else one reply a line."),
-    ] = InputFormat.auto,
+    parent_column: ParentColumnOption = "parent",
+    post_column: PostColumnOption = "post",
+    input_format: InputFormatOption = InputFormat.auto,
     only_flagged: Annotated[bool, typer.Option("--only-flagged", help="Output only the flagged replies.")] = False,
     threshold: ThresholdOption = None,
     explain: Annotated[
@@ -332,6 +351,47 @@ def classify_cli(
         )
     if fail_on_flag and summary.flagged:
         raise typer.Exit(EXIT_FLAGGED)
+
+
+@app.command("review")
+def review_cli(
+    files: Annotated[list[str], typer.Argument(help="Files of replies; - reads standard input.", show_default=False)],
+    decisions: DecisionsOption = None,
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0: a free one).")] = 0,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; any but 127.0.0.1 needs --token.")] = (
+        "127.0.0.1"
+    ),
+    token: TokenOption = None,
+    threshold: ThresholdOption = None,
+    model: ModelOption = None,
+    text_column: TextColumnOption = "text",
+    parent_column: ParentColumnOption = "parent",
+    post_column: PostColumnOption = "post",
+    input_format: InputFormatOption = InputFormat.auto,
+) -> None:
+    """Review replies in a page: the flagged first, with their reasons; decide with c/s/n and keep the decisions.
+
+    Prints the page's address (on 127.0.0.1, a free port unless --port) and serves it until Ctrl-C. Decisions go
+    to the --decisions CSV as they are made, which train --extra and evaluate read as it is. Needs the serve
+    extra: pip install "griefguard\\[serve]".
+    """
+    from griefguard.review_settings import ReviewSettings
+
+    try:
+        from griefguard.review_app import review_files
+    except ImportError as exc:
+        raise _missing_extra("review", "FastAPI and uvicorn", "serve", exc) from None
+    settings = ReviewSettings(
+        tuple(files),
+        None if decisions is None else str(decisions),
+        text_column,
+        parent_column,
+        post_column,
+        None if input_format is InputFormat.auto else input_format.value,
+        threshold,
+        token,
+    )
+    review_files(settings, host=host, port=port, model=model, warn=warn)
 
 
 def _print_table(rows: list[tuple[str, ...]], stream: IO[str] | None = None) -> None:
@@ -593,11 +653,22 @@ def serve_cli(
     max_connections: Annotated[
         int, typer.Option("--max-connections", min=1, help="Connections at once per process; more get 503.")
     ] = 256,
+    review: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--review", metavar="FILE", help="Also serve the review page of these replies at /review/ (repeatable)."
+        ),
+    ] = None,
+    decisions: DecisionsOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Serve the model over HTTP: POST /v1/classify, GET /v1/model, /healthz, /readyz and /docs.
 
-    Needs the serve extra: pip install "griefguard\\[serve]".
+    With --review, a team's review page too (see griefguard review). Needs the serve extra:
+    pip install "griefguard\\[serve]".
     """
+    from griefguard.review_settings import ReviewSettings
+
     try:
         from griefguard.server import run_server
     except ImportError as exc:
@@ -612,6 +683,7 @@ def serve_cli(
         max_bytes=max_bytes,
         access_log=access_log,
         max_connections=max_connections,
+        review=ReviewSettings(tuple(map(str, review)), decisions and str(decisions), token=token) if review else None,
     )
 
 

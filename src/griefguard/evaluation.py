@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from griefguard.dataset import LabeledData
-from griefguard.metrics import compute_metrics, roc_auc
+from griefguard.metrics import SWEEP, compute_metrics, roc_auc, threshold_figures
+from griefguard.model_file import POSITIVE_LABEL
 from griefguard.scorer import Scorer
 
 __all__ = ["Misclassified", "evaluate_labeled", "labeled_metrics", "misclassified", "real_report", "threshold_sweep"]
@@ -103,9 +104,6 @@ def real_report(scorer: Scorer, holdouts: dict[str, LabeledData], threshold: flo
     return report
 
 
-SWEEP = tuple(round(0.05 * i, 2) for i in range(1, 20))  # the thresholds a sweep shows: 0.05, 0.10, ... 0.95
-
-
 def threshold_sweep(
     scorer: Scorer, data: LabeledData, target_precision: float = 0.9, thresholds: tuple[float, ...] = SWEEP
 ) -> dict[str, Any]:
@@ -113,35 +111,5 @@ def threshold_sweep(
     recall of the flag (critical) and the share of all replies flagged; and the lowest threshold whose precision
     reaches `target_precision` (None when none does), with the number of labeled replies it rests on."""
     probs = scorer.probabilities(data.texts, *_thread(data))
-    score = probs[:, scorer.labels.index("critical")]
-    y = np.array([label == "critical" for label in data.labels])
-    rows = []
-    for t in thresholds:
-        flagged = score >= t
-        tp = int(np.sum(flagged & y))
-        rows.append(
-            {
-                "threshold": t,
-                "precision": round(tp / int(flagged.sum()), 4) if flagged.any() else None,
-                "recall": round(tp / int(y.sum()), 4) if y.any() else None,
-                "flagged": round(float(flagged.mean()), 4),
-            }
-        )
-    best = None
-    for t in sorted(set(score.tolist())):  # every distinct score is a threshold that changes something
-        flagged = score >= t
-        if flagged.any() and np.sum(flagged & y) / flagged.sum() >= target_precision:
-            best = {
-                "threshold": round(t, 6),
-                "precision": round(float(np.sum(flagged & y) / flagged.sum()), 4),
-                "recall": round(float(np.sum(flagged & y) / max(1, y.sum())), 4),
-                "flagged": round(float(flagged.mean()), 4),
-            }
-            break
-    return {
-        "replies": len(data),
-        "critical": int(y.sum()),
-        "target_precision": target_precision,
-        "lowest_threshold_reaching_it": best,
-        "sweep": rows,
-    }
+    score = probs[:, scorer.labels.index(POSITIVE_LABEL)]
+    return threshold_figures([label == POSITIVE_LABEL for label in data.labels], score, target_precision, thresholds)

@@ -20,6 +20,7 @@ __all__ = [
     "average_precision",
     "best_f1_threshold",
     "compute_metrics",
+    "flag_figures",
     "label_metrics",
     "metrics_table",
     "percent",
@@ -27,7 +28,10 @@ __all__ = [
     "real_table",
     "roc_auc",
     "text_table",
+    "threshold_figures",
 ]
+
+SWEEP = tuple(round(0.05 * i, 2) for i in range(1, 20))  # the thresholds a sweep shows: 0.05, 0.10, ... 0.95
 
 
 def roc_auc(y: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray) -> float | None:
@@ -83,6 +87,45 @@ def best_f1_threshold(y: Sequence[int] | np.ndarray, scores: Sequence[float] | n
     fn = y_arr.sum() - tp
     f1 = 2 * tp / np.maximum(2 * tp + fp + fn, 1)
     return float(thresholds[int(np.flatnonzero(f1 == f1.max())[0])])
+
+
+def flag_figures(critical: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, Any]:
+    """What a threshold does on labeled replies: precision and recall of the flag (None where undefined) and the
+    share of replies flagged."""
+    flagged = scores >= threshold
+    hits = int(np.sum(flagged & critical))
+    return {
+        "threshold": round(float(threshold), 6),
+        "precision": round(hits / int(flagged.sum()), 4) if flagged.any() else None,
+        "recall": round(hits / int(critical.sum()), 4) if critical.any() else None,
+        "flagged": round(float(flagged.mean()), 4) if len(scores) else None,
+    }
+
+
+def threshold_figures(
+    critical: Sequence[bool] | np.ndarray,
+    scores: Sequence[float] | np.ndarray,
+    target_precision: float = 0.9,
+    thresholds: Sequence[float] = SWEEP,
+) -> dict[str, Any]:
+    """For choosing a threshold from labeled replies (a labeled sample, or a moderator's decisions): the flag's
+    precision, recall and share flagged at each of `thresholds`, and the lowest threshold whose precision reaches
+    `target_precision` (None when none does), with the number of replies and critical replies it rests on."""
+    y = np.asarray(critical, dtype=bool)
+    s = np.asarray(scores, dtype=np.float64)
+    best = None
+    for t in np.unique(s):  # every distinct score is a threshold that changes something; lowest first
+        flagged = s >= t
+        if np.sum(flagged & y) >= target_precision * flagged.sum():
+            best = flag_figures(y, s, float(t))
+            break
+    return {
+        "replies": len(y),
+        "critical": int(y.sum()),
+        "target_precision": target_precision,
+        "lowest_threshold_reaching_it": best,
+        "sweep": [flag_figures(y, s, t) for t in thresholds],
+    }
 
 
 def precision_recall_f1(y: np.ndarray, pred: np.ndarray) -> dict[str, float | int]:

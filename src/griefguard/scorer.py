@@ -223,6 +223,12 @@ class Scorer:
         return self._path
 
     @property
+    def name(self) -> str:
+        """What a result came from: the model's file name and when it was trained ("griefguard.npz, trained ...")."""
+        name = self.path.name if self.path is not None else "in-memory model"
+        return f"{name}, trained {self.card.get('created', 'at an unknown time')}"
+
+    @property
     def labels(self) -> tuple[str, ...]:
         return self._model.labels
 

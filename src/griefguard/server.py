@@ -23,11 +23,13 @@ import gc
 import json
 import logging
 import os
+import socket
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -40,6 +42,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from griefguard import __version__
 from griefguard.errors import GriefguardError
 from griefguard.reading import replace_surrogates
+from griefguard.review_settings import ReviewSettings
 from griefguard.scorer import Scorer, load_scorer
 
 __all__ = ["ClassifyRequest", "ClassifyResponse", "create_app", "run_server"]
@@ -258,6 +261,31 @@ def _score_many(scorer: Scorer, items: list[_Pending]) -> list[list[dict[str, An
     return [out[k] for k in range(len(items))]
 
 
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error as one JSON object `{"error": ..., "detail": ...}` with its status, never a traceback: 404, 405
+    and the like, invalid requests (422), and anything unexpected (500, with the traceback in the server log)."""
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = str(exc.detail) if exc.detail else "error"
+        if detail == HTTPStatus(exc.status_code).phrase:  # Starlette's own "Not Found": lower-cased as ours are
+            detail = detail.lower()
+        response = _error(exc.status_code, detail)
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_query(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+        return _error(422, "invalid request", detail)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        logging.getLogger("griefguard").exception("unexpected error while answering a request")
+        return _error(500, "internal error", type(exc).__name__)
+
+
 def create_app(
     model: str | Path | None = None,
     *,
@@ -266,8 +294,10 @@ def create_app(
     max_bytes: int = 4_000_000,
     access_log: bool = True,
     scorer: Scorer | None = None,
+    review: ReviewSettings | None = None,
 ) -> FastAPI:
-    """The ASGI application. The model loads in the background at startup; /readyz says when it is ready."""
+    """The ASGI application. The model loads in the background at startup; /readyz says when it is ready. With
+    `review`, the review page of those files is served under /review/ as well (`serve --review`)."""
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="griefguard-score")
     state: dict[str, Any] = {"scorer": scorer, "error": None, "batcher": None}
 
@@ -289,6 +319,8 @@ def create_app(
             batcher = Batcher(state["scorer"], pool, slots=threads)
             batcher.task = asyncio.create_task(batcher.run())
             state["batcher"] = batcher
+            if review is not None:
+                await asyncio.get_running_loop().run_in_executor(pool, build_review, state["scorer"])
         yield
         if state["batcher"] is not None:
             state["batcher"].task.cancel()
@@ -303,21 +335,30 @@ def create_app(
 
     app.add_middleware(AccessLog, enabled=access_log)
 
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        # 404, 405 and the like in the same shape as every other error.
-        return _error(exc.status_code, str(exc.detail).lower() if exc.detail else "error")
+    install_error_handlers(app)
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid_query(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        detail = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
-        return _error(422, "invalid request", detail)
+    if review is not None:
+        from griefguard.review_app import BodyLimit, review_router
 
-    @app.exception_handler(Exception)
-    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        # Never a bare 500 page or a traceback to the client: one JSON line, and the traceback in the server log.
-        logging.getLogger("griefguard").exception("unexpected error while answering a request")
-        return _error(500, "internal error", type(exc).__name__)
+        app.state.review_queue = None
+        app.state.review_error = None
+
+        def build_review(loaded: Scorer) -> None:
+            try:
+                app.state.review_queue, skips = review.build(loaded)
+                if skips:
+                    logging.getLogger("griefguard").warning("review: %d records skipped", len(skips))
+            except GriefguardError as exc:
+                app.state.review_error = f"the review queue could not be built: {exc}"
+                logging.getLogger("griefguard").error("error: %s", app.state.review_error)
+
+        def review_queue() -> Any:
+            if app.state.review_error is not None:
+                raise StarletteHTTPException(503, app.state.review_error)
+            return app.state.review_queue
+
+        app.add_middleware(BodyLimit)
+        app.include_router(review_router(review_queue, review.token))
 
     def ready_scorer() -> Scorer | None:
         return state["scorer"]
@@ -403,16 +444,10 @@ def create_app(
             return _error(413, f"{len(texts)} replies in one request; at most {max_batch}")
         results = await state["batcher"].score(texts, parents, posts, ids, explain)
         # The body is built here, not validated again against the response model (which documents it).
-        payload = {"model": model_name(scorer), "threshold": scorer.threshold, "results": results}
+        payload = {"model": scorer.name, "threshold": scorer.threshold, "results": results}
         return Response(_JSON.encode(payload), media_type="application/json")
 
     return app
-
-
-def model_name(scorer: Scorer) -> str:
-    """The model a response came from: its file name and when it was trained ("griefguard.npz, trained ...")."""
-    name = scorer.path.name if scorer.path is not None else "in-memory model"
-    return f"{name}, trained {scorer.card.get('created', 'at an unknown time')}"
 
 
 def app_from_environment() -> Any:
@@ -425,6 +460,7 @@ def app_from_environment() -> Any:
         max_batch=int(env.get(f"{ENV_PREFIX}MAX_BATCH", "1000")),
         max_bytes=int(env.get(f"{ENV_PREFIX}MAX_BYTES", "4000000")),
         access_log=env.get(f"{ENV_PREFIX}ACCESS_LOG", "1") == "1",
+        review=ReviewSettings.from_json(env[f"{ENV_PREFIX}REVIEW"]) if env.get(f"{ENV_PREFIX}REVIEW") else None,
     )
     return app
 
@@ -440,24 +476,31 @@ def _configure_logging() -> None:
         logger.propagate = False
 
 
-def check_port(host: str, port: int) -> None:
-    """Refuse, with one line, a port that is already in use or an address that cannot be bound, before the model
-    is loaded (uvicorn would say so only after, in many lines)."""
-    import socket
-
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port (port 0: a free one), or one clear line saying why not: a port already in
+    use or an address that cannot be bound is refused before any model is loaded."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
         raise GriefguardError(f"cannot listen on {host}: {exc.strerror or exc}") from None
     family, kind, proto, _, address = infos[0]
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(address)
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise GriefguardError(f"port {port} on {host} is already in use; choose another with --port") from None
-            raise GriefguardError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise GriefguardError(f"port {port} on {host} is already in use; choose another with --port") from None
+        raise GriefguardError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse, with one line, a port that is already in use or an address that cannot be bound (uvicorn would say
+    so only after loading the model, in many lines)."""
+    listen(host, port).close()
 
 
 def run_server(
@@ -471,6 +514,7 @@ def run_server(
     max_bytes: int = 4_000_000,
     access_log: bool = True,
     max_connections: int = 256,
+    review: ReviewSettings | None = None,
 ) -> None:
     """Run the service with uvicorn until SIGINT or SIGTERM (requests in flight are finished first).
 
@@ -482,15 +526,20 @@ def run_server(
 
     from griefguard.model_file import default_model_path, load_model
 
+    if review is not None:
+        review = review.checked(host, workers)  # the files, the decisions file and the token, before anything
     check_port(host, port)
     path = Path(model) if model is not None else default_model_path()
-    load_model(path)  # a bad model file is a clear one-line error now, not a worker crash later
+    loaded = load_model(path)  # a bad model file is a clear one-line error now, not a worker crash later
+    if review is not None:
+        review.check_decisions(loaded.labels)
     settings = {
         f"{ENV_PREFIX}MODEL": str(path.resolve()),
         f"{ENV_PREFIX}THREADS": str(threads),
         f"{ENV_PREFIX}MAX_BATCH": str(max_batch),
         f"{ENV_PREFIX}MAX_BYTES": str(max_bytes),
         f"{ENV_PREFIX}ACCESS_LOG": "1" if access_log else "0",
+        f"{ENV_PREFIX}REVIEW": review.to_json() if review is not None else "",
     }
     saved = {k: os.environ.get(k) for k in settings}
     os.environ.update(settings)  # worker processes read their options here; put back when the server stops

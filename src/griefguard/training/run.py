@@ -232,11 +232,16 @@ def train(
         final_oof = rule_oof
     threads = corpus.thread_rows()
     thread_record: dict[str, Any] = {}
+    picked = None
     if len(threads) and len(set(threads.labels)) >= 2:
         say(f"thread stage: {len(threads)} replies read under their parent comment")
-        picked = select_thread_stage(
-            Scorer(model), threads, folds, random_state, search=search, params=thread_params, say=say
-        )
+        try:
+            picked = select_thread_stage(
+                Scorer(model), threads, folds, random_state, search=search, params=thread_params, say=say
+            )
+        except DataError as exc:  # too few thread replies to cross-validate (a small --train with decisions)
+            say(f"thread stage skipped: {exc}; replies are read alone")
+    if picked is not None:
         model = replace(model, thread=picked.stage)
         thread_record = {
             "params": picked.params.as_dict(),
