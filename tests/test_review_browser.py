@@ -263,3 +263,51 @@ def test_the_page_loads_nothing_from_anywhere_else(browser, tmp_path: Path) -> N
         assert urls and all(u.startswith(origin) for u in urls), urls
     finally:
         review.stop()
+
+
+def test_filters_the_live_threshold_and_a_decision_on_a_selection(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from selenium.webdriver.support.ui import Select
+
+    source = _write_input(tmp_path)
+    review = Review([source.name], tmp_path)
+    try:
+        _ready(browser, review.url)
+
+        def shown() -> list:  # type: ignore[type-arg]
+            return browser.find_elements(By.CSS_SELECTOR, "article.item")
+
+        labels = [c.find_element(By.CSS_SELECTOR, ".label").text for c in shown()]
+        Select(browser.find_element(By.ID, "f-label")).select_by_value("critical")
+        assert len(shown()) == labels.count("critical") and len(shown()) < len(ROWS)
+        Select(browser.find_element(By.ID, "f-label")).select_by_value("")
+
+        # The threshold control: at 0 every reply with evidence is flagged; the flag filter follows it live.
+        field = browser.find_element(By.ID, "threshold-value")
+        field.clear()
+        field.send_keys("0\n")
+        _wait(browser, lambda d: f"flags {len(ROWS)} of {len(ROWS)}" in d.find_element(By.ID, "would-flag").text, "0")
+        field.clear()
+        field.send_keys("0.999\n")
+        _wait(browser, lambda d: "flags 1 of" in d.find_element(By.ID, "would-flag").text, "a high threshold")
+        Select(browser.find_element(By.ID, "f-flag")).select_by_value("yes")
+        assert len(shown()) == 1
+        Select(browser.find_element(By.ID, "f-flag")).select_by_value("")
+
+        # Select two replies with x and decide them at once with a button; undo takes both back.
+        first, second = (_text_of(c) for c in shown()[-2:])
+        browser.find_element(By.CSS_SELECTOR, f"#{shown()[-2].get_attribute('id')}").click()
+        _press(browser, "x")
+        _press(browser, "j")
+        _press(browser, "x")
+        assert "2 selected" in browser.find_element(By.ID, "bulk-count").text
+        browser.find_element(By.CSS_SELECTOR, "button[data-bulk='supportive']").click()
+        _wait_saved(browser, first, "supportive")
+        _wait_saved(browser, second, "supportive")
+        assert sorted(r["text"] for r in _rows(tmp_path / "thread.decisions.csv")) == sorted([first, second])
+        assert browser.find_element(By.ID, "bulk").is_displayed() is False
+        _press(browser, "u")
+        _wait_saved(browser, first, "")
+        _wait_saved(browser, second, "")
+        assert _rows(tmp_path / "thread.decisions.csv") == []
+    finally:
+        review.stop()
