@@ -257,7 +257,7 @@ def test_committed_model_matches_the_data(card: dict) -> None:
 
 
 def test_committed_model_reproduces_its_card(card: dict) -> None:
-    from griefguard.cli import evaluate
+    from griefguard.evaluation import evaluate
 
     metrics = evaluate(DATA / "test.csv", MODEL)
     recorded = card["metrics"]["tests"]["test"]

@@ -15,7 +15,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-__all__ = ["atomic_writer", "check_writable", "is_special", "sync_folder", "temporary_beside"]
+from griefguard.errors import OutputError, os_reason
+
+__all__ = [
+    "atomic_writer",
+    "check_output",
+    "check_writable",
+    "current_umask",
+    "is_special",
+    "sync_folder",
+    "temporary_beside",
+]
 
 
 def temporary_beside(target: Path) -> Path:
@@ -60,6 +70,26 @@ def check_writable(target: str | Path, create_folder: bool = False) -> None:
     temporary_beside(path).unlink()
 
 
+def check_output(target: str | Path, what: str = "", create_folder: bool = False) -> None:
+    """`check_writable` for a command: OutputError with one line naming the file and the reason ("cannot write the
+    model to m.npz: permission denied"); `what` names the output ("the model ")."""
+    try:
+        check_writable(target, create_folder)
+    except FileNotFoundError as exc:
+        raise OutputError(f"cannot write {what}to {target}: {exc.strerror}") from None
+    except OSError as exc:
+        raise OutputError(f"cannot write {what}to {target}: {os_reason(exc)}") from None
+
+
+def write_text(target: str | Path, text: str, what: str = "") -> None:
+    """Write a small text file all-or-nothing; OutputError with one line when it cannot be written."""
+    try:
+        with atomic_writer(target, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise OutputError(f"cannot write {what}to {target}: {os_reason(exc)}") from None
+
+
 @contextmanager
 def atomic_writer(target: str | Path, mode: str = "w", durable: bool = False, **open_kwargs: object) -> Iterator[IO]:
     """Open a temporary file for writing; on clean exit rename it to `target`, on any exception delete it.
@@ -81,7 +111,7 @@ def atomic_writer(target: str | Path, mode: str = "w", durable: bool = False, **
         if target.exists():
             os.chmod(tmp, target.stat().st_mode & 0o777)
         else:
-            os.chmod(tmp, 0o666 & ~_umask())
+            os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, target)
         if durable:
             sync_folder(target.parent)
@@ -99,7 +129,7 @@ def sync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def _umask() -> int:
+def current_umask() -> int:
     """The process's umask (read by setting it and putting it back)."""
     mask = os.umask(0o022)
     os.umask(mask)

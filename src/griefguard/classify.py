@@ -1,31 +1,37 @@
-"""Score a stream of input records in batches, optionally across worker processes, keeping input order.
+"""Score replies in batches, optionally across worker processes, keeping input order.
 
-This is the library function behind `griefguard classify`: it takes records (from `reading`), a scorer and
-a writer, and returns the counts the command reports. Memory stays flat: at most a few batches are in flight.
-Worker processes get the model itself (its arrays), never a path to load again; they ignore Ctrl-C, so an
-interrupt reaches only the parent, which stops them at once.
+`classify_files` is `griefguard classify` as a library call: inputs checked first, rows written atomically, a
+warning for everything repaired or skipped. `classify_records` scores a stream of records (from `reading`) into a
+writer and returns the counts. Memory stays flat: at most a few batches are in flight. Worker processes get the
+model itself (its arrays), never a path to load again; they ignore Ctrl-C, so an interrupt reaches only the
+parent, which stops them at once.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import signal
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
-from griefguard.errors import GriefguardError
-from griefguard.reading import Record, Skip
+from griefguard.atomic import atomic_writer, check_output
+from griefguard.errors import GriefguardError, InputError, Interrupted, OutputError, os_reason
+from griefguard.reading import InputFile, Record, Skip, open_inputs, read_records
 from griefguard.scorer import Scorer
-from griefguard.writing import output_row
+from griefguard.writing import jsonl_line, make_writer, output_row
 
-__all__ = ["Summary", "classify_records"]
+__all__ = ["ClassifyOptions", "Summary", "classify_files", "classify_records"]
 
 BATCH = 1024
 
@@ -220,3 +226,143 @@ def classify_records(
         if on_batch is not None:
             on_batch()
     return summary
+
+
+@dataclass(frozen=True)
+class ClassifyOptions:
+    """How `classify_files` reads its inputs and what it writes (the `griefguard classify` options)."""
+
+    output: Path | None = None
+    output_format: str = "jsonl"  # jsonl, csv, tsv or table
+    input_format: str | None = None  # None: by extension
+    whole_file: bool = False
+    text_column: str = "text"
+    parent_column: str = "parent"
+    post_column: str = "post"
+    threshold: float | None = None
+    only_flagged: bool = False
+    explain: bool = False
+    jobs: int = 1
+    stop_on_skip: bool = False
+    discard: bool = False  # write the rows nowhere (a pre-publish hook wants only the exit code)
+    progress: bool = False  # a progress bar on a terminal's stderr for large files
+
+
+def _stop_on_skip(items: Iterable[Record | Skip]) -> Iterator[Record | Skip]:
+    for item in items:
+        if isinstance(item, Skip):
+            raise InputError(f"{item.source}:{item.line}: {item.reason} (stopped: --bad-lines stop)")
+        yield item
+
+
+def _progress(inputs: list[InputFile], enabled: bool) -> tuple[Any, Callable[[], None]]:
+    """A byte-based progress bar on stderr for large inputs read from files; a no-op otherwise."""
+    total = sum(i.path.stat().st_size for i in inputs if i.path is not None)
+    if not enabled or total < 5_000_000 or not sys.stderr.isatty():
+        return None, lambda: None
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    progress = Progress(
+        "scoring", BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=True
+    )
+    task = progress.add_task("scoring", total=total)
+    return progress, lambda: progress.update(task, completed=sum(i.bytes_read for i in inputs))
+
+
+def _writer(options: ClassifyOptions, inputs: list[InputFile], stream: IO[str]) -> Any:
+    on_terminal = options.output is None and not options.discard and sys.stdout.isatty()
+    return make_writer(
+        options.output_format,
+        stream,
+        extra_columns=[h for i in inputs for h in i.header if h != options.text_column],
+        explain=options.explain,
+        width=shutil.get_terminal_size().columns if on_terminal else None,
+        color=on_terminal,
+        where_width=max((len(i.name) for i in inputs), default=8) + 7,
+        thread=any(i.format == "jsonl" or options.parent_column in i.header or "parent_id" in i.header for i in inputs),
+    )
+
+
+def classify_files(
+    files: list[str], scorer: Scorer, options: ClassifyOptions, warn: Callable[[str], None] = lambda _: None
+) -> tuple[Summary, list[InputFile]]:
+    """`griefguard classify` as a library call: check every input and the output first, score every reply in
+    order (threads read under their parents), write the rows to `options.output` atomically (or to stdout), and
+    `warn` about what was repaired or skipped. Returns the counts and the inputs read.
+
+    Raises InputError or OutputError with one line; Interrupted on Ctrl-C or SIGTERM (the output is left as it
+    was); BrokenPipeError when the reader of stdout goes away."""
+    cut = scorer.check_threshold(options.threshold)
+    inputs = open_inputs(files, options.input_format, options.text_column, options.whole_file)
+    if options.output is not None:
+        check_output(options.output)
+    progress, tick = _progress(inputs, options.progress)
+    records = read_records(inputs, options.text_column, options.whole_file, options.parent_column, options.post_column)
+    if options.stop_on_skip:
+        records = _stop_on_skip(records)
+    try:
+        with ExitStack() as stack:
+            stream: IO[str]
+            if options.output is not None:
+                stream = stack.enter_context(atomic_writer(options.output, "w", encoding="utf-8", newline=""))
+            elif options.discard:
+                stream = stack.enter_context(open(os.devnull, "w", encoding="utf-8"))
+            else:
+                stream = sys.stdout
+            writer = _writer(options, inputs, stream)
+            if progress is not None:
+                stack.enter_context(progress)
+            # JSON Lines rows are encoded where they are scored (in the workers, with --jobs), the rest here.
+            encode = jsonl_line if options.output_format == "jsonl" else None
+            summary = classify_records(
+                records,
+                scorer,
+                stream.write if encode else writer.write,
+                threshold=cut,
+                only_flagged=options.only_flagged,
+                explain=options.explain,
+                jobs=options.jobs,
+                encode=encode,
+                on_batch=tick,
+            )
+            if stream is sys.stdout:
+                stream.flush()
+    except KeyboardInterrupt:
+        left = f"; {options.output} was left as it was" if options.output else ""
+        raise Interrupted(f"interrupted{left}") from None
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+            raise BrokenPipeError from None
+        where = str(options.output) if options.output is not None else "standard output"
+        raise OutputError(f"cannot write to {where}: {os_reason(exc)}") from None
+    _warnings(inputs, summary, writer, options.output_format, warn)
+    return summary, inputs
+
+
+def _warnings(
+    inputs: list[InputFile], summary: Summary, writer: Any, output_format: str, warn: Callable[[str], None]
+) -> None:
+    """What was repaired, guessed or left out, one line each."""
+    for source in inputs:
+        if source.bad_utf8_lines:
+            warn(
+                f"{source.name}: {source.bad_utf8_lines} line(s) were not valid UTF-8 (or held lone "
+                "surrogates); decoded with replacement characters and scored"
+            )
+        if source.missing_parents:
+            warn(
+                f"{source.name}: {source.missing_parents} reply(s) name a parent_id that is not in the file; "
+                "read as direct replies to the post"
+            )
+        if source.header_warning:
+            warn(
+                f"{source.name}: the first line looks like a CSV header, but the input is read as one reply "
+                "per line; pass --input-format csv (or tsv) to read it by columns"
+            )
+    for skip in summary.skips:
+        warn(f"{skip.source}:{skip.line}: skipped: {skip.reason}")
+    if summary.skipped > len(summary.skips):
+        warn(f"... and {summary.skipped - len(summary.skips)} more skipped records")
+    if getattr(writer, "dropped", None):
+        warn(f"fields not in the {output_format.upper()} header were left out: {', '.join(sorted(writer.dropped))}")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import sys
 import tempfile
 import threading
 import warnings
@@ -29,7 +28,9 @@ import numpy as np
 import pandas as pd
 from dask.dataframe.utils import make_meta
 
+from griefguard.atomic import current_umask
 from griefguard.errors import GriefguardError, InputError, OutputError
+from griefguard.formats import EXTENSIONS, format_of
 from griefguard.scorer import Scorer, load_scorer
 
 __all__ = ["classify", "classify_files", "output_columns"]
@@ -156,23 +157,14 @@ def classify(
 
 # -- the command line ------------------------------------------------------------------------------------
 
-_READERS = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "jsonl",
-    ".parquet": "parquet",
-}
-
 
 def _read(files: Sequence[str], input_format: str, text_column: str) -> dd.DataFrame:
     fmt = input_format
     if fmt in ("auto", "text"):
-        suffixes = {_READERS.get(Path(f.rstrip("*")).suffix.lower()) for f in files}
-        if len(suffixes) != 1 or None in suffixes:
+        kinds = {format_of(f.rstrip("*"), None) for f in files}
+        if len(kinds) != 1 or not kinds <= {"csv", "tsv", "jsonl", "parquet"}:
             raise InputError("--dask reads CSV, TSV, JSON Lines or Parquet files of one kind; name them by extension")
-        fmt = suffixes.pop() or ""
+        fmt = str(kinds.pop())
     try:
         if fmt in ("csv", "tsv"):
             return dd.read_csv(
@@ -248,7 +240,7 @@ def classify_files(
         scored = classify(frame, text_column, model, threshold)
         kept = scored[scored["flagged"]] if only_flagged else scored
         staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
-        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it 0700; the result is an ordinary folder
+        os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp makes it 0700; the result is an ordinary folder
         try:
             if output_format == "parquet":
                 write = kept.to_parquet(staging, compute=False, write_index=False)
@@ -283,17 +275,11 @@ def classify_files(
     return {"read": int(n_read), "scored": int(n_scored), "flagged": int(n_flagged)}
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def output_format_for(output: Path, fmt: str) -> str:
     """The partition format of `--dask --output`: --format when given, else the folder's extension (.parquet or
     none: Parquet; .jsonl or .ndjson: JSON Lines); any other extension, or a format that contradicts it, is refused."""
     suffix = output.suffix.lower()
-    by_suffix = {"": "parquet", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+    by_suffix = {"": "parquet", **{e: f for e, f in EXTENSIONS.items() if f in ("parquet", "jsonl")}}
     if suffix not in by_suffix:
         raise GriefguardError(
             f"--dask writes a folder of Parquet or JSON Lines partitions; name it without an extension, or .parquet "
@@ -305,42 +291,3 @@ def output_format_for(output: Path, fmt: str) -> str:
     if suffix and wanted != by_suffix[suffix]:
         raise GriefguardError(f"--format {fmt} contradicts the output's extension {suffix}")
     return wanted
-
-
-def classify_files_cli(
-    files: Sequence[str],
-    scheduler: str,
-    output: Path | None,
-    fmt: str,
-    text_column: str,
-    input_format: str,
-    model: Path | None,
-    threshold: float | None,
-    only_flagged: bool,
-    quiet: bool,
-    replace_output: bool = False,
-) -> None:
-    """`griefguard classify --dask ADDRESS`: the command's side (checks, summary line)."""
-    if output is None:
-        raise GriefguardError("--dask needs --output FOLDER (the scored partitions are written there)")
-    output_format = output_format_for(output, fmt)
-    try:
-        counts = classify_files(
-            files,
-            output,
-            scheduler=scheduler,
-            output_format=output_format,
-            text_column=text_column,
-            input_format=input_format,
-            model=model,
-            threshold=threshold,
-            only_flagged=only_flagged,
-            replace_output=replace_output,
-        )
-    except InputError as exc:  # the library names its argument; the command names its option
-        raise InputError(str(exc).replace("with text_column", "with --text-column")) from None
-    if not quiet:
-        sys.stderr.write(
-            f"read {counts['read']}, scored {counts['scored']}, flagged {counts['flagged']}, "
-            f"skipped {counts['read'] - counts['scored']}; wrote {output}\n"
-        )

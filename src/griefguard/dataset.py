@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from griefguard.errors import DataError
+from griefguard.formats import LABELED_EXTENSIONS, format_of
 
 __all__ = [
     "EVERYDAY_KINDS",
@@ -143,7 +144,7 @@ def _key(text: str) -> str:
 
 
 def is_jsonl(path: Path) -> bool:
-    return path.suffix.lower() in (".jsonl", ".ndjson")
+    return format_of(path) == "jsonl"
 
 
 def _csv_rows(path: Path, content: str) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
@@ -411,7 +412,7 @@ def check_files(
     files: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            files.extend(sorted(f for f in p.rglob("*") if f.suffix.lower() in (".csv", ".jsonl", ".ndjson")))
+            files.extend(sorted(f for f in p.rglob("*") if f.suffix.lower() in LABELED_EXTENSIONS))
         else:
             files.append(p)
     if not files:

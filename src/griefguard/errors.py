@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 __all__ = [
     "EXIT_FLAGGED",
     "EXIT_INTERRUPTED",
@@ -12,6 +14,7 @@ __all__ = [
     "Interrupted",
     "ModelError",
     "OutputError",
+    "os_reason",
 ]
 
 EXIT_FLAGGED = 1  # `classify --fail-on-flag` found something to flag
@@ -45,3 +48,18 @@ class Interrupted(GriefguardError):
     """Ctrl-C (SIGINT) or SIGTERM: the run stopped; the message says what was left untouched."""
 
     exit_code = EXIT_INTERRUPTED
+
+
+_OS_REASONS = {
+    errno.ENOSPC: "no space left on the device (disk full)",
+    errno.EISDIR: "it is a directory",
+    errno.EACCES: "permission denied",
+    errno.EROFS: "read-only file system",
+    errno.ENOENT: "no such file or directory",
+    errno.EDQUOT: "disk quota exceeded",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """Why an operating-system call failed, in a few plain words ("no space left on the device (disk full)")."""
+    return _OS_REASONS.get(exc.errno or -1, exc.strerror or str(exc))

@@ -3,22 +3,40 @@
 - `evaluate_labeled`: flag and label metrics of a labeled file, per kind when it has a kind column;
 - `real_report`: for held-out real comments, the share of neutral and of empathic comments flagged, and how
   well the critical score ranks hostile comments above benign ones (ROC AUC);
-- `misclassified`: the rows a model gets wrong, for a moderator to look at and correct.
+- `misclassified`: the rows a model gets wrong, for a moderator to look at and correct;
+- `threshold_sweep`: precision, recall and share flagged per threshold, for choosing one;
+- `evaluate`: `griefguard evaluate` as a library call, and the rows of its tables.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from griefguard.dataset import LabeledData
-from griefguard.metrics import SWEEP, compute_metrics, roc_auc, threshold_figures
+from griefguard.dataset import LabeledData, load_labeled
+from griefguard.errors import DataError
+from griefguard.metrics import SWEEP, compute_metrics, roc_auc, text_table, threshold_figures
 from griefguard.model_file import POSITIVE_LABEL
-from griefguard.scorer import Scorer
+from griefguard.scorer import Scorer, load_scorer
 
-__all__ = ["Misclassified", "evaluate_labeled", "labeled_metrics", "misclassified", "real_report", "threshold_sweep"]
+__all__ = [
+    "Misclassified",
+    "error_rows",
+    "errors_report",
+    "evaluate",
+    "evaluate_labeled",
+    "labeled_metrics",
+    "load_labeled_for",
+    "misclassified",
+    "real_report",
+    "sweep_report",
+    "sweep_rows",
+    "sweep_verdict",
+    "threshold_sweep",
+]
 
 
 def evaluate_labeled(scorer: Scorer, data: LabeledData, threshold: float | None = None) -> dict[str, Any]:
@@ -113,3 +131,81 @@ def threshold_sweep(
     probs = scorer.probabilities(data.texts, *_thread(data))
     score = probs[:, scorer.labels.index(POSITIVE_LABEL)]
     return threshold_figures([label == POSITIVE_LABEL for label in data.labels], score, target_precision, thresholds)
+
+
+def load_labeled_for(
+    scorer: Scorer, path: str | Path, text_column: str = "text", label_column: str = "label"
+) -> LabeledData:
+    """A labeled file read for evaluating `scorer`: any kinds, the labels the model knows; a row that cannot be
+    evaluated (an unknown label, an empty text) is a DataError naming it. Duplicates are allowed."""
+    data = load_labeled(path, text_column, label_column, check=False, any_kind=True, labels=scorer.labels)
+    if data.problems:
+        more = f" (+{len(data.problems) - 1} more problems)" if len(data.problems) > 1 else ""
+        raise DataError(data.problems[0] + more)
+    return data
+
+
+def evaluate(
+    path: str | Path,
+    model: str | Path | None = None,
+    threshold: float | None = None,
+    text_column: str = "text",
+    label_column: str = "label",
+) -> dict[str, Any]:
+    """Metrics of a model (default: the bundled one) on a labeled CSV or JSON Lines file, as `griefguard evaluate`
+    prints them and training reports them."""
+    scorer = load_scorer(model)
+    return evaluate_labeled(scorer, load_labeled_for(scorer, path, text_column, label_column), threshold)
+
+
+def sweep_rows(sweep: dict[str, Any]) -> list[tuple[str, ...]]:
+    """A threshold sweep as table rows: threshold, precision, recall and share flagged."""
+    rows = [("threshold", "precision", "recall", "flagged")]
+    for r in sweep["sweep"]:
+        precision = "-" if r["precision"] is None else f"{r['precision']:.3f}"
+        recall = "-" if r["recall"] is None else f"{r['recall']:.3f}"
+        rows.append((f"{r['threshold']:.2f}", precision, recall, f"{100 * r['flagged']:.1f}%"))
+    return rows
+
+
+def sweep_verdict(sweep: dict[str, Any]) -> str:
+    """One line: the lowest threshold reaching the target precision, with what it rests on, or that none does."""
+    target, best = sweep["target_precision"], sweep["lowest_threshold_reaching_it"]
+    if best is None:
+        return f"no threshold reaches a precision of {target:g} on this file"
+    return (
+        f"the lowest threshold with precision >= {target:g}: --threshold {best['threshold']:.4f} "
+        f"(precision {best['precision']:.3f}, recall {best['recall']:.3f}, flags "
+        f"{100 * best['flagged']:.1f}% of replies; from {sweep['replies']} labeled replies)"
+    )
+
+
+def sweep_report(sweep: dict[str, Any]) -> str:
+    """The sweep as `griefguard evaluate --sweep` prints it: a heading, the table and the verdict."""
+    heading = f"threshold sweep ({sweep['replies']} replies, {sweep['critical']} critical)"
+    return f"\n{heading}\n{text_table(sweep_rows(sweep))}{sweep_verdict(sweep)}\n"
+
+
+def errors_report(wrong: list[Misclassified], total: int) -> str:
+    """The misclassified rows as `griefguard evaluate --errors` prints them, most confidently wrong first."""
+    return f"\n{len(wrong)} misclassified of {total} (most confidently wrong first)\n{text_table(error_rows(wrong))}"
+
+
+def error_rows(wrong: list[Misclassified]) -> list[tuple[str, ...]]:
+    """Misclassified rows as table rows, the text on one line and cut at 100 characters."""
+    rows = [("line", "label", "predicted", "score", "flagged", "known", "kind", "text")]
+    for m in wrong:
+        text = " ".join(m.text.split())
+        rows.append(
+            (
+                str(m.line),
+                m.label,
+                m.predicted,
+                f"{m.score:.3f}",
+                "yes" if m.flagged else "no",
+                f"{round(100 * m.coverage)}%",
+                m.kind or "-",
+                text if len(text) <= 100 else text[:99] + "…",
+            )
+        )
+    return rows

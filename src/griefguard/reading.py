@@ -28,6 +28,7 @@ from typing import IO, Any
 
 from griefguard.dataset import describe_json_error
 from griefguard.errors import InputError
+from griefguard.formats import format_of
 
 __all__ = [
     "STDIN",
@@ -85,11 +86,11 @@ class InputFile:
 
 
 def input_format(name: str, override: str | None = None) -> str:
-    """The format of an input: the override if given, else by extension (.csv, .tsv, .jsonl/.ndjson, else text)."""
+    """The format of an input: the override if given, else by extension (`formats.EXTENSIONS`; else text)."""
     if override:
         return override
-    suffix = Path(name).suffix.lower()
-    return {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(suffix, "text")
+    fmt = format_of(name)
+    return fmt if fmt in ("csv", "tsv", "jsonl") else "text"
 
 
 def _open_binary(source: InputFile) -> IO[bytes]:

@@ -6,7 +6,7 @@ Imports scikit-learn and scipy (the `train` extra); nothing on the scoring path 
 from griefguard.training.data import Corpus, load_corpus
 from griefguard.training.params import ModelParams, TfidfEngine, build_pipeline
 from griefguard.training.run import TrainResult, export_model, fit_model, train
-from griefguard.training.save import check_writable, save_outputs
+from griefguard.training.save import save_outputs
 
 __all__ = [
     "Corpus",
@@ -14,7 +14,6 @@ __all__ = [
     "TfidfEngine",
     "TrainResult",
     "build_pipeline",
-    "check_writable",
     "export_model",
     "fit_model",
     "load_corpus",

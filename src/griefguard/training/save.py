@@ -8,18 +8,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from griefguard.atomic import check_writable as writable
 from griefguard.atomic import temporary_beside
 from griefguard.model_file import save_model
 from griefguard.training.card import draw_pictures, render_markdown
 from griefguard.training.run import TrainResult
 
-__all__ = ["check_writable", "save_outputs"]
-
-
-def check_writable(model_path: str | Path) -> None:
-    """Raise OSError now, before minutes of training, if the model's folder cannot be created or written."""
-    writable(model_path, create_folder=True)
+__all__ = ["save_outputs"]
 
 
 def save_outputs(result: TrainResult, model_path: str | Path) -> list[Path]:
