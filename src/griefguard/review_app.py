@@ -23,17 +23,17 @@ import sys
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from griefguard.errors import OutputError
+from griefguard.http_common import BodyLimit, install_error_handlers
 from griefguard.review import ReviewQueue, fit_threshold
 from griefguard.review_settings import ReviewSettings, check_token_for
 
-__all__ = ["MAX_BODY", "BodyLimit", "DecideRequest", "create_review_app", "review_files", "review_router", "run_review"]
+__all__ = ["MAX_BODY", "DecideRequest", "create_review_app", "review_files", "review_router", "run_review"]
 
 PREFIX = "/review"
 MAX_BODY = 64 * 1024  # bytes in one request body (a decision on up to 1,000 replies fits)
@@ -193,56 +193,14 @@ def review_router(get_queue: Callable[[], ReviewQueue | None], token: str | None
     return router
 
 
-class BodyLimit:
-    """Pure ASGI middleware: a request body over `limit` bytes under `prefix` is refused with 413 as it streams."""
-
-    def __init__(self, app: Any, prefix: str = PREFIX, limit: int = MAX_BODY) -> None:
-        self.app, self.prefix, self.limit = app, prefix, limit
-
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
-            await self.app(scope, receive, send)
-            return
-        length = dict(scope.get("headers") or []).get(b"content-length", b"")
-        if length.isdigit() and int(length) > self.limit:
-            await _too_large(send, self.limit)
-            return
-        seen = 0
-
-        async def limited() -> dict:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise _TooLarge
-            return message
-
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await _too_large(send, self.limit)
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def _too_large(send: Callable, limit: int) -> None:
-    body = f'{{"error":"request body larger than {limit} bytes"}}'.encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
 def create_review_app(queue: ReviewQueue, token: str | None = None) -> FastAPI:
     """The review page alone (what `griefguard review` serves); `/` leads to it."""
     from griefguard import __version__
-    from griefguard.server import install_error_handlers
 
     app = FastAPI(title="griefguard review", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.review_queue = queue
     install_error_handlers(app)
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, limits={PREFIX: MAX_BODY})
     app.include_router(review_router(lambda: app.state.review_queue, token))
     app.add_api_route("/", lambda: RedirectResponse(f"{PREFIX}/", status_code=307), methods=["GET"])
     return app
@@ -252,7 +210,7 @@ def run_review(queue: ReviewQueue, host: str = "127.0.0.1", port: int = 0, token
     """Serve the review page until Ctrl-C or SIGTERM; print its address first (nothing is opened by itself)."""
     import uvicorn
 
-    from griefguard.server import HEADER_LIMIT, KEEP_ALIVE_TIMEOUT, listen
+    from griefguard.http_common import HEADER_LIMIT, KEEP_ALIVE_TIMEOUT, listen
 
     token = check_token_for(host, token)
     sock = listen(host, port)

@@ -4,56 +4,50 @@
     GET  /v1/model      the model card
     GET  /healthz       the process is up
     GET  /readyz        the model is loaded (503 until then)
-    GET  /docs          OpenAPI documentation
+    GET  /docs          OpenAPI documentation (generated from the request and response models)
+    /review/            with `--review FILE`: the review page (`review_app`)
 
-Bad input gets a JSON error with the right status and never a 500: malformed JSON or invalid UTF-8 400,
-wrong types 422, a batch over --max-batch or a body over --max-bytes 413 (the body is refused while it
-streams in, so a huge request cannot exhaust memory). Scoring runs in a bounded thread pool, so the event
-loop keeps answering while a batch is scored; the replies of requests that arrive together are scored in one
-call (`Batcher`), which is what keeps single-reply requests fast under load. uvicorn finishes requests in
-flight on SIGTERM. One access-log
-line per request gives method, path, status, replies and latency.
+Bad input gets a JSON error with the right status and never a bare 500 (`http_common`): malformed JSON or invalid
+UTF-8 400, wrong types 422, a batch over --max-batch or a body over --max-bytes 413 (refused while it streams in),
+a stalled body 408. Scoring runs in a bounded thread pool, so the event loop keeps answering while a batch is
+scored; the replies of requests that arrive together are scored in one call (`Batcher`), which is what keeps
+single-reply requests fast under load. uvicorn finishes requests in flight on SIGTERM. One access-log line per
+request gives method, path, status, replies and latency.
 """
 
 from __future__ import annotations
 
 import asyncio
-import errno
 import gc
-import json
 import logging
 import os
-import socket
-import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from http import HTTPStatus
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, model_validator
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 
 from griefguard import __version__
 from griefguard.errors import GriefguardError
+from griefguard.http_common import (
+    HEADER_LIMIT,
+    KEEP_ALIVE_TIMEOUT,
+    AccessLog,
+    BodyLimit,
+    install_error_handlers,
+    listen,
+)
 from griefguard.reading import replace_surrogates
 from griefguard.review_settings import ReviewSettings
 from griefguard.scorer import Scorer, load_scorer
 
 __all__ = ["ClassifyRequest", "ClassifyResponse", "create_app", "run_server"]
 
-log = logging.getLogger("griefguard.access")
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
 ENV_PREFIX = "GRIEFGUARD_SERVE_"  # how `serve --workers N` hands its options to each worker process
-BODY_READ_TIMEOUT = 10.0  # seconds a request body may stall between two chunks before the request is refused
-HEADER_LIMIT = 64 * 1024  # bytes of request line and headers (enforced by the h11 parser, which serve uses)
-KEEP_ALIVE_TIMEOUT = 5  # seconds an idle keep-alive connection is kept open
 
 
 class ClassifyRequest(BaseModel):
@@ -127,50 +121,6 @@ class ClassifyResponse(BaseModel):
     model: str = Field(description="The model's file name and when it was trained.")
     threshold: float
     results: list[Result]
-
-
-def _error(status: int, message: str, detail: Any = None) -> JSONResponse:
-    body: dict[str, Any] = {"error": message}
-    if detail is not None:
-        body["detail"] = detail
-    return JSONResponse(body, status_code=status)
-
-
-class AccessLog:
-    """Pure ASGI middleware: one log line per request with client, method, path, status, replies and latency."""
-
-    def __init__(self, app: Any, enabled: bool = True) -> None:
-        self.app = app
-        self.enabled = enabled
-
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        if scope["type"] != "http" or not self.enabled:
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        scope.setdefault("state", {})
-        status = 500
-
-        async def watch(message: dict) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, watch)
-        finally:
-            replies = scope["state"].get("replies")
-            client = scope.get("client")
-            log.info(
-                '%s "%s %s" %d %s%.1f ms',
-                client[0] if client else "-",
-                scope["method"],
-                scope["path"],
-                status,
-                f"{replies} replies " if replies is not None else "",
-                1000 * (time.perf_counter() - started),
-            )
 
 
 @dataclass
@@ -261,29 +211,61 @@ def _score_many(scorer: Scorer, items: list[_Pending]) -> list[list[dict[str, An
     return [out[k] for k in range(len(items))]
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Every error as one JSON object `{"error": ..., "detail": ...}` with its status, never a traceback: 404, 405
-    and the like, invalid requests (422), and anything unexpected (500, with the traceback in the server log)."""
+router = APIRouter()
 
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        detail = str(exc.detail) if exc.detail else "error"
-        if detail == HTTPStatus(exc.status_code).phrase:  # Starlette's own "Not Found": lower-cased as ours are
-            detail = detail.lower()
-        response = _error(exc.status_code, detail)
-        for name, value in (exc.headers or {}).items():
-            response.headers[name] = value
-        return response
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid_query(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        detail = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
-        return _error(422, "invalid request", detail)
+def _ready(request: Request) -> Scorer:
+    """The loaded model, or 503 while it loads (or when it could not be loaded)."""
+    scorer = request.app.state.scorer
+    if scorer is None:
+        raise HTTPException(503, request.app.state.error or "model is loading")
+    return scorer
 
-    @app.exception_handler(Exception)
-    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        logging.getLogger("griefguard").exception("unexpected error while answering a request")
-        return _error(500, "internal error", type(exc).__name__)
+
+@router.get("/healthz", summary="The process is up")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="The model is loaded", responses={503: {"description": "Not ready yet"}})
+async def readyz(request: Request) -> dict[str, str]:
+    _ready(request)
+    return {"status": "ready"}
+
+
+@router.get("/v1/model", summary="The model card", responses={503: {"description": "Not ready yet"}})
+async def model_card(request: Request) -> JSONResponse:
+    return JSONResponse(dict(_ready(request).card))
+
+
+@router.post(
+    "/v1/classify",
+    response_model=ClassifyResponse,
+    response_model_exclude_unset=True,  # each result has its record's fields (id: null when none was sent)
+    summary="Score replies",
+    responses={
+        400: {"description": "Malformed JSON or invalid UTF-8"},
+        408: {"description": "The body stalled"},
+        413: {"description": "Too many replies, or a body too large"},
+        422: {"description": "Wrong fields or types"},
+        503: {"description": "The model is not loaded yet"},
+    },
+)
+async def classify(
+    body: ClassifyRequest,
+    request: Request,
+    explain: Annotated[bool, Query(description="Add the terms behind each score.")] = False,
+) -> dict[str, Any]:
+    scorer = _ready(request)
+    texts, parents, posts, ids = body.replies()
+    texts = replace_surrogates(texts)  # "\\ud800" in JSON is a lone surrogate: replaced, as the CLI does
+    parents = None if parents is None else replace_surrogates(parents)
+    posts = None if posts is None else replace_surrogates(posts)
+    request.state.replies = len(texts)  # for the access log
+    if len(texts) > request.app.state.max_batch:
+        raise HTTPException(413, f"{len(texts)} replies in one request; at most {request.app.state.max_batch}")
+    results = await request.app.state.batcher.score(texts, parents, posts, ids, explain)
+    return {"model": scorer.name, "threshold": scorer.threshold, "results": results}
 
 
 def create_app(
@@ -299,31 +281,32 @@ def create_app(
     """The ASGI application. The model loads in the background at startup; /readyz says when it is ready. With
     `review`, the review page of those files is served under /review/ as well (`serve --review`)."""
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="griefguard-score")
-    state: dict[str, Any] = {"scorer": scorer, "error": None, "batcher": None}
 
-    def load() -> None:
+    def load(app: FastAPI) -> None:
         try:
-            state["scorer"] = load_scorer(model)
+            app.state.scorer = load_scorer(model)
         except GriefguardError as exc:
-            state["error"] = str(exc)
+            app.state.error = str(exc)
             logging.getLogger("griefguard").error("error: %s", exc)
+            return
+        if review is not None:
+            _build_review(app, review)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
-        if state["scorer"] is None:
-            await asyncio.get_running_loop().run_in_executor(pool, load)
-        if state["scorer"] is not None:
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        if app.state.scorer is None:
+            await asyncio.get_running_loop().run_in_executor(pool, load, app)
+        elif review is not None:
+            await asyncio.get_running_loop().run_in_executor(pool, _build_review, app, review)
+        if app.state.scorer is not None:
             # The model's vocabulary is a few large dicts that live as long as the process: keep them out of the
             # garbage collector's full passes, which would otherwise stall requests now and then.
             gc.freeze()
-            batcher = Batcher(state["scorer"], pool, slots=threads)
-            batcher.task = asyncio.create_task(batcher.run())
-            state["batcher"] = batcher
-            if review is not None:
-                await asyncio.get_running_loop().run_in_executor(pool, build_review, state["scorer"])
+            app.state.batcher = Batcher(app.state.scorer, pool, slots=threads)
+            app.state.batcher.task = asyncio.create_task(app.state.batcher.run())
         yield
-        if state["batcher"] is not None:
-            state["batcher"].task.cancel()
+        if app.state.batcher is not None:
+            app.state.batcher.task.cancel()
         pool.shutdown(wait=True)
 
     app = FastAPI(
@@ -332,137 +315,48 @@ def create_app(
         description="Flags critical replies to posts about a loss; lets supportive and neutral ones through.",
         lifespan=lifespan,
     )
-
-    app.add_middleware(AccessLog, enabled=access_log)
-
+    app.state.scorer, app.state.error, app.state.batcher, app.state.max_batch = scorer, None, None, max_batch
     install_error_handlers(app)
-
+    app.include_router(router)
+    limits = {"/v1/": max_bytes}
     if review is not None:
-        from griefguard.review_app import BodyLimit, review_router
+        from griefguard.review_app import MAX_BODY, PREFIX, review_router
 
-        app.state.review_queue = None
-        app.state.review_error = None
-
-        def build_review(loaded: Scorer) -> None:
-            try:
-                app.state.review_queue, skips = review.build(loaded)
-                if skips:
-                    logging.getLogger("griefguard").warning("review: %d records skipped", len(skips))
-            except GriefguardError as exc:
-                app.state.review_error = f"the review queue could not be built: {exc}"
-                logging.getLogger("griefguard").error("error: %s", app.state.review_error)
-
-        def review_queue() -> Any:
-            if app.state.review_error is not None:
-                raise StarletteHTTPException(503, app.state.review_error)
-            return app.state.review_queue
-
-        app.add_middleware(BodyLimit)
-        app.include_router(review_router(review_queue, review.token))
-
-    def ready_scorer() -> Scorer | None:
-        return state["scorer"]
-
-    @app.get("/healthz", summary="The process is up")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz", summary="The model is loaded", responses={503: {"description": "Not ready yet"}})
-    async def readyz() -> Any:
-        if ready_scorer() is None:
-            return _error(503, state["error"] or "model is loading")
-        return {"status": "ready"}
-
-    @app.get("/v1/model", summary="The model card")
-    async def model_card() -> Any:
-        scorer = ready_scorer()
-        if scorer is None:
-            return _error(503, state["error"] or "model is loading")
-        return JSONResponse(dict(scorer.card))
-
-    schema = ClassifyRequest.model_json_schema()
-
-    @app.post(
-        "/v1/classify",
-        response_model=ClassifyResponse,
-        response_model_exclude_none=True,
-        summary="Score replies",
-        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}},
-        responses={
-            400: {"description": "Malformed JSON or invalid UTF-8"},
-            413: {"description": "Too many replies, or a body too large"},
-            422: {"description": "Wrong fields or types"},
-            503: {"description": "The model is not loaded yet"},
-        },
-    )
-    async def classify(
-        request: Request, explain: bool = Query(False, description="Add the terms behind each score.")
-    ) -> Any:
-        scorer = ready_scorer()
-        if scorer is None:
-            return _error(503, state["error"] or "model is loading")
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > max_bytes:
-            return _error(413, f"request body larger than {max_bytes} bytes")
-        chunks, size = [], 0
-        stream = request.stream().__aiter__()
-        while True:  # refused as it streams in: a huge or a trickling body never sits in memory for long
-            try:
-                chunk = await asyncio.wait_for(stream.__anext__(), BODY_READ_TIMEOUT)
-            except StopAsyncIteration:
-                break
-            except TimeoutError:
-                return _error(408, f"the request body stalled for more than {BODY_READ_TIMEOUT:g} s")
-            size += len(chunk)
-            if size > max_bytes:
-                return _error(413, f"request body larger than {max_bytes} bytes")
-            chunks.append(chunk)
-        raw = b"".join(chunks)
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return _error(400, f"body is not valid UTF-8 (byte {exc.start})")
-        try:
-            payload = json.loads(text)
-        except json.JSONDecodeError as exc:
-            return _error(400, f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
-        except RecursionError:
-            return _error(400, "malformed JSON: nested too deeply")
-        except ValueError as exc:  # an integer of thousands of digits, which Python refuses to convert
-            return _error(400, f"malformed JSON: {exc}".split(";")[0])
-        try:
-            body = ClassifyRequest.model_validate(payload)
-        except ValidationError as exc:
-            detail = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_url=False)]
-            return _error(422, "invalid request", detail)
-        texts, parents, posts, ids = body.replies()
-        texts = replace_surrogates(texts)  # "\ud800" in JSON is a lone surrogate: replaced, as the CLI does
-        parents = None if parents is None else replace_surrogates(parents)
-        posts = None if posts is None else replace_surrogates(posts)
-        request.state.replies = len(texts)  # for the access log
-        if len(texts) > max_batch:
-            return _error(413, f"{len(texts)} replies in one request; at most {max_batch}")
-        results = await state["batcher"].score(texts, parents, posts, ids, explain)
-        # The body is built here, not validated again against the response model (which documents it).
-        payload = {"model": scorer.name, "threshold": scorer.threshold, "results": results}
-        return Response(_JSON.encode(payload), media_type="application/json")
-
+        app.state.review_queue, app.state.review_error = None, None
+        app.include_router(review_router(lambda: _review_queue(app), review.token))
+        limits[PREFIX] = MAX_BODY
+    app.add_middleware(BodyLimit, limits=limits, json=("/v1/",))
+    app.add_middleware(AccessLog, enabled=access_log)
     return app
+
+
+def _build_review(app: FastAPI, review: ReviewSettings) -> None:
+    try:
+        app.state.review_queue, skips = review.build(app.state.scorer)
+        if skips:
+            logging.getLogger("griefguard").warning("review: %d records skipped", len(skips))
+    except GriefguardError as exc:
+        app.state.review_error = f"the review queue could not be built: {exc}"
+        logging.getLogger("griefguard").error("error: %s", app.state.review_error)
+
+
+def _review_queue(app: FastAPI) -> Any:
+    if app.state.review_error is not None:
+        raise HTTPException(503, app.state.review_error)
+    return app.state.review_queue
 
 
 def app_from_environment() -> Any:
     """The app for `serve --workers N`: each worker process builds it from the options in the environment."""
     _configure_logging()  # in every worker process: with --workers, each is a fresh interpreter
     env = os.environ
-    app = create_app(
+    return create_app(
         env.get(f"{ENV_PREFIX}MODEL") or None,
         threads=int(env.get(f"{ENV_PREFIX}THREADS", "4")),
         max_batch=int(env.get(f"{ENV_PREFIX}MAX_BATCH", "1000")),
         max_bytes=int(env.get(f"{ENV_PREFIX}MAX_BYTES", "4000000")),
         access_log=env.get(f"{ENV_PREFIX}ACCESS_LOG", "1") == "1",
-        review=ReviewSettings.from_json(env[f"{ENV_PREFIX}REVIEW"]) if env.get(f"{ENV_PREFIX}REVIEW") else None,
     )
-    return app
 
 
 def _configure_logging() -> None:
@@ -474,27 +368,6 @@ def _configure_logging() -> None:
         if not logger.handlers:
             logger.addHandler(handler)
         logger.propagate = False
-
-
-def listen(host: str, port: int) -> socket.socket:
-    """A listening socket on host:port (port 0: a free one), or one clear line saying why not: a port already in
-    use or an address that cannot be bound is refused before any model is loaded."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise GriefguardError(f"cannot listen on {host}: {exc.strerror or exc}") from None
-    family, kind, proto, _, address = infos[0]
-    sock = socket.socket(family, kind, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind(address)
-        sock.listen(128)
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise GriefguardError(f"port {port} on {host} is already in use; choose another with --port") from None
-        raise GriefguardError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    return sock
 
 
 def check_port(host: str, port: int) -> None:
@@ -521,7 +394,8 @@ def run_server(
     Limits against slow and greedy clients: at most `max_connections` connections at once per process (more get
     503), request line and headers of at most HEADER_LIMIT bytes (the h11 parser enforces it), a body that stalls
     for BODY_READ_TIMEOUT seconds is refused (408), and idle keep-alive connections close after
-    KEEP_ALIVE_TIMEOUT seconds."""
+    KEEP_ALIVE_TIMEOUT seconds. One process runs the app in place; with several, uvicorn starts each worker from
+    the import string, and the options travel in the environment of those workers only."""
     import uvicorn
 
     from griefguard.model_file import default_model_path, load_model
@@ -533,31 +407,40 @@ def run_server(
     loaded = load_model(path)  # a bad model file is a clear one-line error now, not a worker crash later
     if review is not None:
         review.check_decisions(loaded.labels)
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "access_log": False,  # ours has the latency
+        "log_level": "info",
+        "timeout_graceful_shutdown": 30,
+        "http": "h11",  # the parser that enforces the header limit
+        "h11_max_incomplete_event_size": HEADER_LIMIT,
+        "limit_concurrency": max_connections,
+        "timeout_keep_alive": KEEP_ALIVE_TIMEOUT,
+    }
+    if workers == 1:
+        _configure_logging()
+        app = create_app(
+            path.resolve(),
+            threads=threads,
+            max_batch=max_batch,
+            max_bytes=max_bytes,
+            access_log=access_log,
+            review=review,
+        )
+        uvicorn.run(app, **options)
+        return
     settings = {
         f"{ENV_PREFIX}MODEL": str(path.resolve()),
         f"{ENV_PREFIX}THREADS": str(threads),
         f"{ENV_PREFIX}MAX_BATCH": str(max_batch),
         f"{ENV_PREFIX}MAX_BYTES": str(max_bytes),
         f"{ENV_PREFIX}ACCESS_LOG": "1" if access_log else "0",
-        f"{ENV_PREFIX}REVIEW": review.to_json() if review is not None else "",
     }
     saved = {k: os.environ.get(k) for k in settings}
-    os.environ.update(settings)  # worker processes read their options here; put back when the server stops
+    os.environ.update(settings)  # read by the worker processes as they start; put back when the server stops
     try:
-        uvicorn.run(
-            "griefguard.server:app_from_environment",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            access_log=False,  # ours has the latency
-            log_level="info",
-            timeout_graceful_shutdown=30,
-            http="h11",  # the parser that enforces the header limit
-            h11_max_incomplete_event_size=HEADER_LIMIT,
-            limit_concurrency=max_connections,
-            timeout_keep_alive=KEEP_ALIVE_TIMEOUT,
-        )
+        uvicorn.run("griefguard.server:app_from_environment", factory=True, workers=workers, **options)
     finally:
         for key, value in saved.items():
             if value is None:
