@@ -138,6 +138,8 @@ def _meta(arrays: dict, **updates) -> None:  # type: ignore[no-untyped-def]
         (lambda a: a.update(idf=a["idf"].astype(np.float32)), "idf has type float32"),
         (lambda a: a.update(meta=np.frombuffer(b"{not json", dtype=np.uint8)), "metadata is not JSON"),
         (lambda a: _meta(a, threshold=7.0), "damaged"),
+        (lambda a: _meta(a, card={"created": 2026}), "card field 'created' has the wrong type"),
+        (lambda a: _meta(a, card=["not", "a", "card"]), "card is not an object"),
         (lambda a: a.update(idf=np.full_like(a["idf"], np.nan)), "not finite"),
         (
             lambda a: a.update(meta=np.frombuffer(b"[" * 200_000 + b"]" * 200_000, dtype=np.uint8)),

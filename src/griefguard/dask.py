@@ -31,6 +31,7 @@ from dask.dataframe.utils import make_meta
 from griefguard.atomic import current_umask
 from griefguard.errors import GriefguardError, InputError, OutputError
 from griefguard.formats import EXTENSIONS, format_of
+from griefguard.labels import CRITICAL
 from griefguard.scorer import Scorer, load_scorer
 
 __all__ = ["classify", "classify_files", "output_columns"]
@@ -101,7 +102,7 @@ def _classify_partition(
         alone[ok] = [np.nan if p.score_alone is None else p.score_alone for p in predictions]
     else:
         probs[ok], coverage[ok] = scorer.probabilities_and_coverage(texts)
-    c = scorer.labels.index("critical")
+    c = scorer.labels.index(CRITICAL)
     labels = np.asarray(scorer.labels, dtype=object)[np.nan_to_num(probs).argmax(axis=1)] if n else np.array([])
     out["label"] = pd.array(np.where(ok, labels, None), dtype=pd.StringDtype())
     out["score"] = probs[:, c]

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from griefguard.errors import DataError
 from griefguard.formats import LABELED_EXTENSIONS, format_of
+from griefguard.labels import LABELS
 
 __all__ = [
     "EVERYDAY_KINDS",
@@ -40,7 +41,6 @@ __all__ = [
     "near_duplicates",
 ]
 
-LABELS = ("critical", "supportive", "neutral")  # index 0 is the positive class: what gets flagged
 HARD_KINDS = ("defends", "polite_critical", "sarcasm", "negation", "short", "mixed")
 REGISTER_KINDS = ("question", "offtopic", "hostile", "foreign")
 # The everyday replies a moderator sees most (labeling guide, "Everyday replies").

@@ -18,8 +18,8 @@ import numpy as np
 
 from griefguard.dataset import LabeledData, load_labeled
 from griefguard.errors import DataError
+from griefguard.labels import BENIGN_ROLES, CRITICAL
 from griefguard.metrics import SWEEP, compute_metrics, roc_auc, text_table, threshold_figures
-from griefguard.model_file import POSITIVE_LABEL
 from griefguard.scorer import Scorer, load_scorer
 
 __all__ = [
@@ -77,14 +77,14 @@ def misclassified(scorer: Scorer, data: LabeledData, threshold: float | None = N
     """Every row whose flag or label is wrong, most confidently wrong first."""
     cut = scorer.check_threshold(threshold)
     probs, coverage = scorer.probabilities_and_coverage(data.texts, *_thread(data))
-    c = scorer.labels.index("critical")
+    c = scorer.labels.index(CRITICAL)
     out = []
     for e, p, cov in zip(data.examples, probs, coverage, strict=True):
         predicted = scorer.labels[int(np.argmax(p))]
         flagged = bool(p[c] >= cut)
-        if flagged != (e.label == "critical") or predicted != e.label:
+        if flagged != (e.label == CRITICAL) or predicted != e.label:
             out.append(Misclassified(e.line, e.text, e.label, predicted, float(p[c]), flagged, float(cov), e.kind))
-    out.sort(key=lambda m: -abs(m.score - cut) if m.flagged != (m.label == "critical") else 0.0)
+    out.sort(key=lambda m: -abs(m.score - cut) if m.flagged != (m.label == CRITICAL) else 0.0)
     return out
 
 
@@ -99,19 +99,19 @@ def real_report(scorer: Scorer, holdouts: dict[str, LabeledData], threshold: flo
     for name, data in holdouts.items():
         if len(data):
             scored[name] = (scorer.score_many(data.texts), np.array([e.role for e in data.examples], dtype=object))
-    benign_all = [s[np.isin(r, ["neutral", "empathic"])] for s, r in scored.values()]
+    benign_all = [s[np.isin(r, BENIGN_ROLES)] for s, r in scored.values()]
     pooled = np.concatenate(benign_all) if benign_all else np.zeros(0)
     report: dict[str, Any] = {}
     for name, (score, role) in scored.items():
         entry: dict[str, Any] = {"n": len(score)}
-        for kind in ("neutral", "empathic"):
+        for kind in BENIGN_ROLES:
             mask = role == kind
             if mask.any():
                 entry[f"{kind}_flagged"] = round(float((score[mask] >= cut).mean()), 4)
                 entry[f"{kind}_n"] = int(mask.sum())
         hostile = role == "hostile"
         if hostile.any():
-            own = np.isin(role, ["neutral", "empathic"])
+            own = np.isin(role, BENIGN_ROLES)
             benign, against = (score[own], "same source") if own.any() else (pooled, "all sources")
             auc = roc_auc(np.r_[np.ones(hostile.sum()), np.zeros(len(benign))], np.r_[score[hostile], benign])
             entry["hostile_auc"] = None if auc is None else round(auc, 4)
@@ -129,8 +129,8 @@ def threshold_sweep(
     recall of the flag (critical) and the share of all replies flagged; and the lowest threshold whose precision
     reaches `target_precision` (None when none does), with the number of labeled replies it rests on."""
     probs = scorer.probabilities(data.texts, *_thread(data))
-    score = probs[:, scorer.labels.index(POSITIVE_LABEL)]
-    return threshold_figures([label == POSITIVE_LABEL for label in data.labels], score, target_precision, thresholds)
+    score = probs[:, scorer.labels.index(CRITICAL)]
+    return threshold_figures([label == CRITICAL for label in data.labels], score, target_precision, thresholds)
 
 
 def load_labeled_for(

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from griefguard.labels import CRITICAL, LABELS
+
 __all__ = [
     "average_precision",
     "best_f1_threshold",
@@ -174,7 +176,7 @@ def compute_metrics(
     threshold: float,
     kinds: Sequence[str] | None = None,
     contexts: Sequence[str] | None = None,
-    positive: str = "critical",
+    positive: str = CRITICAL,
 ) -> dict[str, Any]:
     """Flag and label metrics of scored replies (`probabilities` has one column per model label).
 
@@ -199,7 +201,7 @@ def compute_metrics(
         "flag_accuracy": round(float(correct.mean()), 4) if len(y) else None,
         "flag_macro_f1": round((flag["f1"] + rest["f1"]) / 2, 4),
         "flagged_share": round(float(flagged.mean()), 4) if len(y) else None,
-        "flag": {"critical": flag, "not critical": rest},
+        "flag": {CRITICAL: flag, f"not {CRITICAL}": rest},
         "confusion_flag": [
             [int(np.sum(~y & ~flagged)), int(np.sum(~y & flagged))],
             [int(np.sum(y & ~flagged)), int(np.sum(y & flagged))],
@@ -245,15 +247,11 @@ def metrics_table(named: dict[str, dict[str, Any]]) -> list[tuple[str, ...]]:
     add("average precision", lambda m: m["average_precision"])
     add("flag accuracy", lambda m: m["flag_accuracy"])
     add("flag macro F1", lambda m: m["flag_macro_f1"])
-    add("critical precision", lambda m: m["flag"]["critical"]["precision"])
-    add("critical recall", lambda m: m["flag"]["critical"]["recall"])
-    labels = [
-        lab
-        for lab in ("critical", "supportive", "neutral")
-        if any(lab in m.get("flagged_by_label", {}) for m in named.values())
-    ]
+    add("critical precision", lambda m: m["flag"][CRITICAL]["precision"])
+    add("critical recall", lambda m: m["flag"][CRITICAL]["recall"])
+    labels = [lab for lab in LABELS if any(lab in m.get("flagged_by_label", {}) for m in named.values())]
     for label in labels:
-        if label != "critical":
+        if label != CRITICAL:
             add(f"flagged: {label}", lambda m, label=label: m["flagged_by_label"][label])
     add("flagged: everything not critical", lambda m: m["harmless_flagged"])
     add("flag confusion [[TN FP] [FN TP]]", lambda m: m["confusion_flag"])

@@ -25,12 +25,13 @@ import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
 from griefguard.engine import CharVocabulary, Vocabulary
 from griefguard.errors import ModelError
+from griefguard.labels import CRITICAL
 from griefguard.thread import ThreadLayout, ThreadStage
 
 __all__ = [
@@ -52,7 +53,7 @@ OLDEST_FORMAT_VERSION = 2
 MODEL_ENV = "GRIEFGUARD_MODEL"
 MODEL_NAME = "griefguard.npz"
 LINKS = ("softmax", "ovr")  # multinomial logistic regression, or one-vs-rest with normalised probabilities
-POSITIVE_LABEL = "critical"  # the label that is scored and flagged
+POSITIVE_LABEL = CRITICAL  # the label that is scored and flagged
 MAX_UNPACKED_BYTES = 1 << 30  # refuse archives that would unpack to more than 1 GiB (zip bombs)
 
 
@@ -91,6 +92,49 @@ class SentenceRule:
         return out, raised
 
 
+class ModelCard(TypedDict, total=False):
+    """The model card stored in every model file (`models/griefguard.json` is the bundled one's): what the model
+    was trained on, how it was chosen and how well it does. Written by training; read by `info`, the service and
+    the model card's Markdown. Every key is optional to a reader (an older or hand-made model may lack any)."""
+
+    format_version: int
+    created: str  # ISO 8601, UTC
+    versions: dict[str, str]  # python, griefguard, scikit-learn, numpy, scipy
+    labels: list[str]
+    data: list[dict[str, Any]]  # per file read: role, path, sha256, rows
+    params: dict[str, Any]  # the chosen parameters (training.params.ModelParams)
+    threshold: float
+    selection: dict[str, Any]  # method, candidates tried, sentence rule, augmentation, thread stage
+    metrics: dict[str, Any]  # cross_validation, tests (per named test set), real (per held-out source)
+    shortcuts: dict[str, Any]  # terms leaning critical, and the benign phrase table
+    training_seconds: float
+
+
+_CARD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "format_version": int,
+    "created": str,
+    "versions": dict,
+    "labels": list,
+    "data": list,
+    "params": dict,
+    "threshold": (int, float),
+    "selection": dict,
+    "metrics": dict,
+    "shortcuts": dict,
+    "training_seconds": (int, float),
+}
+
+
+def check_card(card: object) -> ModelCard:
+    """A model file's card, its known fields checked for type (ValueError naming the first that is wrong)."""
+    if not isinstance(card, dict):
+        raise ValueError("card is not an object")
+    for key, kind in _CARD_TYPES.items():
+        if key in card and (not isinstance(card[key], kind) or isinstance(card[key], bool)):
+            raise ValueError(f"card field {key!r} has the wrong type")
+    return card  # type: ignore[return-value]
+
+
 @dataclass(frozen=True)
 class ModelData:
     """Everything a model is, as plain values and arrays (the one schema training writes and scoring reads)."""
@@ -104,7 +148,7 @@ class ModelData:
     link: str = "softmax"
     threshold: float = 0.5
     sentence_rule: SentenceRule = field(default_factory=SentenceRule)
-    card: dict[str, Any] = field(default_factory=dict)
+    card: ModelCard = field(default_factory=lambda: ModelCard())
     chars: CharVocabulary | None = None
     char_idf: np.ndarray | None = None
     thread: ThreadStage | None = None  # reads replies under their parent comment; None: replies are read alone
@@ -297,9 +341,7 @@ def _model(path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> M
     threshold = float(meta["threshold"])
     if math.isnan(threshold):
         raise ValueError("threshold is not a number")
-    card = meta["card"]
-    if not isinstance(card, dict):
-        raise ValueError("card is not an object")
+    card = check_card(meta["card"])
     chars = char_idf = None
     if meta.get("char_ngram_range"):
         low, high = (int(n) for n in meta["char_ngram_range"])

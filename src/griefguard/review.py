@@ -17,8 +17,8 @@ import numpy as np
 
 from griefguard.decisions import Decision, DecisionLog, ReplyKey
 from griefguard.errors import InputError
+from griefguard.labels import CRITICAL
 from griefguard.metrics import flag_figures, threshold_figures
-from griefguard.model_file import POSITIVE_LABEL
 from griefguard.reading import STDIN, Record, Skip, open_inputs, read_records
 from griefguard.scorer import Prediction, Scorer
 
@@ -103,7 +103,7 @@ def fit_threshold(decisions: list[Decision], threshold: float, target_precision:
     `threshold`, and the lowest threshold reaching `target_precision`, with how many decisions they rest on.
     Scores are those the model gave when each decision was made."""
     scored = [d for d in decisions if d.model_score is not None]
-    critical = np.array([d.label == POSITIVE_LABEL for d in scored], dtype=bool)
+    critical = np.array([d.label == CRITICAL for d in scored], dtype=bool)
     scores = np.array([d.model_score for d in scored], dtype=np.float64)
     fitted = threshold_figures(critical, scores, target_precision)
     return {

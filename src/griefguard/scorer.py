@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from griefguard.engine import FeatureEngine, Rows, most_critical_sentences
+from griefguard.labels import NEUTRAL
 from griefguard.model_file import POSITIVE_LABEL, ModelData, default_model_path, load_model
 from griefguard.normalize import Tokens, canonicalizer, sentence_texts
 from griefguard.thread import ThreadInputs, thread_features
@@ -238,6 +239,7 @@ class Scorer:
 
     @property
     def card(self) -> MappingProxyType[str, Any]:
+        """The model card (`model_file.ModelCard`), read-only."""
         return self._card
 
     @property
@@ -248,8 +250,8 @@ class Scorer:
     def _fallback(self) -> int:
         """The label of a reply the model knows nothing of: neutral, or the first label that is not critical."""
         labels = self.labels
-        if "neutral" in labels:
-            return labels.index("neutral")
+        if NEUTRAL in labels:
+            return labels.index(NEUTRAL)
         return next(i for i in range(len(labels)) if i != self._critical)
 
     # -- scoring ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import re
 
 import numpy as np
 
+from griefguard.labels import SUPPORTIVE
 from griefguard.model_file import POSITIVE_LABEL
 from griefguard.training.data import TrainingRows
 
@@ -71,7 +72,7 @@ def derived_rows(rows: TrainingRows) -> tuple[TrainingRows, np.ndarray]:
         parts = split_condolence(text)
         if parts is None:
             continue
-        for part, part_label, kind in ((parts[0], "supportive", "condolence"), (parts[1], label, rows.kinds[i])):
+        for part, part_label, kind in ((parts[0], SUPPORTIVE, "condolence"), (parts[1], label, rows.kinds[i])):
             derived.texts.append(part)
             derived.labels.append(part_label)
             derived.kinds.append(kind)

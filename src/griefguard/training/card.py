@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from griefguard.dataset import LabeledData
+from griefguard.labels import CRITICAL, LABELS
 from griefguard.metrics import metrics_table, percent, real_table
 from griefguard.model_file import ModelData
 
@@ -51,9 +52,9 @@ def summary_table(card: dict[str, Any]) -> list[tuple[str, ...]]:
         if t.get("harmless_flagged") is not None:
             rows.append((name, "", "everything not critical flagged", percent(t["harmless_flagged"])))
         for label, share in t.get("flagged_by_label", {}).items():
-            if label != "critical":
+            if label != CRITICAL:
                 rows.append((name, "", f"{label} flagged", percent(share)))
-        rows.append((name, "", "critical flagged (recall)", percent(t["flagged_by_label"].get("critical"))))
+        rows.append((name, "", "critical flagged (recall)", percent(t["flagged_by_label"].get(CRITICAL))))
     for name, r in card["metrics"].get("real", {}).items():
         for key, label in (("neutral", "neutral flagged"), ("empathic", "empathic flagged")):
             if f"{key}_flagged" in r:
@@ -70,7 +71,7 @@ def shortcut_table(card: dict[str, Any]) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = [("term (weight toward critical)", "rows: crit / supp / neut", "largest sources")]
     for t in shortcuts.get("terms", []):
         counts = t["labels"]
-        per_label = " / ".join(str(counts.get(lab, 0)) for lab in ("critical", "supportive", "neutral"))
+        per_label = " / ".join(str(counts.get(lab, 0)) for lab in LABELS)
         sources = ", ".join(
             f"{Path(k).parent.name or k}: {v}" if "/" in k else f"{k}: {v}" for k, v in list(t["sources"].items())[:3]
         )
@@ -287,8 +288,8 @@ def draw_pictures(
     from griefguard.scorer import Scorer
 
     probs = probabilities if probabilities is not None else Scorer(model).probabilities(test.texts)
-    c = model.labels.index("critical")
-    y = np.array([lab == "critical" for lab in test.labels])
+    c = model.labels.index(CRITICAL)
+    y = np.array([lab == CRITICAL for lab in test.labels])
     precision, recall, _ = precision_recall_curve(y, probs[:, c])
     flagged = probs[:, c] >= model.threshold
     tp, fp = int((flagged & y).sum()), int((flagged & ~y).sum())

@@ -18,7 +18,7 @@ from griefguard.engine import FeatureEngine
 from griefguard.errors import DataError
 from griefguard.evaluation import evaluate_labeled, labeled_metrics, real_report
 from griefguard.metrics import best_f1_threshold, compute_metrics
-from griefguard.model_file import FORMAT_VERSION, POSITIVE_LABEL, ModelData, SentenceRule
+from griefguard.model_file import FORMAT_VERSION, POSITIVE_LABEL, ModelCard, ModelData, SentenceRule
 from griefguard.normalize import tokenize
 from griefguard.scorer import Scorer
 from griefguard.training.augment import derived_rows
@@ -46,7 +46,7 @@ class TrainResult:
     """The exported model, its card, and the corpus it was trained and evaluated on."""
 
     model: ModelData
-    card: dict[str, Any]
+    card: ModelCard
     corpus: Corpus
     test_probabilities: dict[str, np.ndarray] = field(default_factory=dict)  # each test set, scored once
 
@@ -63,7 +63,7 @@ def _labels(corpus: Corpus) -> list[str]:
 
 
 def export_model(
-    params: ModelParams, engine: FeatureEngine, classifier: Any, labels: list[str], threshold: float, card: dict
+    params: ModelParams, engine: FeatureEngine, classifier: Any, labels: list[str], threshold: float, card: ModelCard
 ) -> ModelData:
     """A fitted classifier and its feature engine as the plain arrays of a model file."""
     coef = np.asarray(classifier.coef_, dtype=np.float64)
@@ -221,7 +221,7 @@ def train(
     engine, classifier = fit_model(
         chosen, [cv.texts[i] for i in docs], cv.y_all[docs], cv.weights(chosen)[docs], random_state
     )
-    card: dict[str, Any] = {}
+    card: ModelCard = {}
     model = export_model(chosen, engine, classifier, labels, threshold, card)
     say(f"chosen: {chosen.describe()}  threshold {threshold:.4f}")
 

@@ -27,6 +27,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from griefguard.dataset import EVERYDAY_KINDS, HARD_KINDS
 from griefguard.engine import Encoded, FeatureEngine, most_critical_sentences
+from griefguard.labels import BENIGN_ROLES
 from griefguard.metrics import best_f1_threshold, compute_metrics, roc_auc
 from griefguard.model_file import POSITIVE_LABEL, SentenceRule
 from griefguard.normalize import Tokens, tokenize
@@ -217,7 +218,7 @@ def selection_score(rows: TrainingRows, labels: list[str], probs: np.ndarray) ->
     y = np.array([lab == POSITIVE_LABEL for lab in rows.labels])
     real = rows.is_real
     roles = np.array(rows.roles, dtype=object)
-    threshold = moderation_threshold(y, score, real & np.isin(roles, ["neutral", "empathic"]), roles)
+    threshold = moderation_threshold(y, score, real & np.isin(roles, BENIGN_ROLES), roles)
     authored = ~real
     kinds = [k for k, r in zip(rows.kinds, real, strict=True) if not r]
     m = compute_metrics(
@@ -228,7 +229,7 @@ def selection_score(rows: TrainingRows, labels: list[str], probs: np.ndarray) ->
     if hard:
         parts["hard_kinds"] = float(np.mean(hard))
     if real.any():
-        benign = real & np.isin(roles, ["neutral", "empathic"])
+        benign = real & np.isin(roles, BENIGN_ROLES)
         hostile = real & (roles == "hostile")
         if benign.any():
             parts["real_not_flagged"] = float((score[benign] < threshold).mean())
