@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from griefguard.metrics import metrics_table, real_table, text_table
+from griefguard.metrics import overview_table, real_table, text_table
 from griefguard.scorer import Scorer
 
 __all__ = ["describe"]
@@ -32,13 +32,13 @@ def describe(scorer: Scorer) -> str:
         ),
     ]
     for d in card.get("data", []):
-        lines.append(f"data       {d['role']:<20} {d['path']}  {d['rows']} rows  sha256 {d['sha256'][:12]}…")
+        lines.append(f"data       {d['role']:<20} {d['path']}  {d['rows']} rows  sha256 {d['sha256'][:10]}…")
     text = "\n".join(lines) + "\n"
     metrics = card.get("metrics", {})
     named = {"cross-validation": metrics["cross_validation"]} if "cross_validation" in metrics else {}
     named.update(metrics.get("tests", {}))
     if named:
-        text += "\n" + text_table(metrics_table(named))
+        text += "\n" + text_table(overview_table(named))
     if metrics.get("real"):
         text += "\n" + text_table(real_table(metrics["real"]))
-    return text
+    return text + "\nevery figure, per kind and per label: griefguard info --json\n"

@@ -25,6 +25,7 @@ __all__ = [
     "flag_figures",
     "label_metrics",
     "metrics_table",
+    "overview_table",
     "percent",
     "precision_recall_f1",
     "real_table",
@@ -261,12 +262,39 @@ def metrics_table(named: dict[str, dict[str, Any]]) -> list[tuple[str, ...]]:
         for key in ("precision", "recall", "f1"):
             add(f"label {key}: {label}", lambda m, label=label, key=key: m["label"]["labels"][label][key])
     add(
-        "label confusion (true x predicted: " + ", ".join(lab[:4] for lab in labels) + ")",
+        "label confusion (true x predicted)",
         lambda m: [row[: len(labels)] for row in m["label"]["confusion_matrix"][: len(labels)]],
     )
     kinds = sorted({k for m in named.values() for k in m.get("kinds", {})})
     for k in kinds:
         add(f"accuracy: {k}", lambda m, k=k: m["kinds"][k]["accuracy"])
+    return rows
+
+
+def overview_table(named: dict[str, dict[str, Any]]) -> list[tuple[str, ...]]:
+    """One row per named result with the figures a moderator compares (for `info`; the full table is
+    `metrics_table`): replies, ROC AUC, flag macro F1, precision and recall of critical, and the share of
+    everything not critical that is flagged."""
+    rows: list[tuple[str, ...]] = [
+        ("data", "replies", "ROC AUC", "flag F1", "crit. precision", "crit. recall", "not critical flagged")
+    ]
+
+    def fmt(v: Any) -> str:
+        return "-" if v is None else f"{v:.3f}"
+
+    for name, m in named.items():
+        flag = m.get("flag", {}).get(CRITICAL, {})
+        rows.append(
+            (
+                name,
+                str(m.get("n", "-")),
+                fmt(m.get("roc_auc")),
+                fmt(m.get("flag_macro_f1")),
+                fmt(flag.get("precision")),
+                fmt(flag.get("recall")),
+                percent(m.get("harmless_flagged")),
+            )
+        )
     return rows
 
 
@@ -278,12 +306,12 @@ def percent(value: float | None) -> str:
 def real_table(real: dict[str, Any]) -> list[tuple[str, ...]]:
     """Rows: per real source, the neutral and empathic comments flagged and the hostile-vs-benign ROC AUC."""
     rows: list[tuple[str, ...]] = [
-        ("held-out real source", "neutral flagged", "empathic flagged", "hostile vs benign ROC AUC", "hostile flagged")
+        ("held-out real source", "neutral flagged", "empathic flagged", "hostile vs benign AUC", "hostile flagged")
     ]
     for name, r in real.items():
         auc = "-" if r.get("hostile_auc") is None else f"{r['hostile_auc']:.3f}"
         if r.get("hostile_auc_against") == "all sources":
-            auc += " (against all sources' benign)"
+            auc += " (all benign)"  # against every source's benign comments: this source has none
         rows.append(
             (
                 name,
@@ -296,14 +324,26 @@ def real_table(real: dict[str, Any]) -> list[tuple[str, ...]]:
     return rows
 
 
-def text_table(rows: Sequence[Sequence[str]]) -> str:
-    """Rows as aligned plain text for a terminal: the first column left-aligned, the others right-aligned, and
-    a rule under the header row."""
+def text_table(rows: Sequence[Sequence[str]], width: int = 100) -> str:
+    """Rows as aligned plain text for a terminal: the first column left-aligned, the others right-aligned, a rule
+    under the header row. A table wider than `width` is printed in blocks of columns that fit, each block
+    repeating the first column, so that it reads on a 100-column terminal."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = []
-    for n, row in enumerate(rows):
-        cells = [c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]
-        lines.append("  ".join(cells).rstrip())
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "".join(line + "\n" for line in lines)
+    blocks: list[list[int]] = [[]]
+    used = widths[0]
+    for i in range(1, len(widths)):
+        if blocks[-1] and used + 2 + widths[i] > width:
+            blocks.append([])
+            used = widths[0]
+        blocks[-1].append(i)
+        used += 2 + widths[i]
+    out = []
+    for columns in blocks:
+        lines = []
+        for n, row in enumerate(rows):
+            cells = [row[0].ljust(widths[0])] + [row[i].rjust(widths[i]) for i in columns]
+            lines.append("  ".join(cells).rstrip())
+            if n == 0:
+                lines.append("  ".join("-" * widths[i] for i in [0, *columns]))
+        out.append("".join(line + "\n" for line in lines))
+    return "\n".join(out)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import textwrap
 from typing import IO, Any
 
 from griefguard.scorer import EXPLAIN_FIELDS
@@ -144,18 +145,25 @@ class TableWriter:
         self.stream.write(f"{row['score']:>5.3f}{flag}  {label}  {known}  {self._where(row):<{w}}  {text}\n")
         if row.get("parent_label") is not None:
             effect = f", {row['parent_effect']:+.1f} in log-odds" if row.get("parent_effect") is not None else ""
-            self.stream.write(
-                f"{pad}read under a {row['parent_label']} comment{effect} (alone it scores {row['score_alone']:.3f})\n"
+            self._note(
+                pad, f"read under a {row['parent_label']} comment{effect} (alone it scores {row['score_alone']:.3f})"
             )
         if "reasons" in row:
             reasons = ", ".join(f"{t} {v:+.2f}" for t, v in row["reasons"]) or "-"
-            whose = row.get("explained") or "reply"
-            self.stream.write(f"{pad}why ({whose}): {reasons}\n")
+            self._note(pad, f"why ({row.get('explained') or 'reply'}): {reasons}")
             if row.get("against"):
-                against = ", ".join(f"{t} {v:+.2f} ({lab})" for t, v, lab in row["against"])
-                self.stream.write(f"{pad}against: {against}\n")
+                self._note(pad, "against: " + ", ".join(f"{t} {v:+.2f} ({lab})" for t, v, lab in row["against"]))
             if row.get("sentence"):
-                self.stream.write(f"{pad}most critical sentence ({row['sentence_score']:.3f}): {row['sentence']}\n")
+                sentence = " ".join(str(row["sentence"]).split())
+                self._note(pad, f"most critical sentence ({row['sentence_score']:.3f}): {sentence}")
+
+    def _note(self, pad: str, text: str) -> None:
+        """A line under the reply, indented to the reply's column; wrapped to the terminal's width on one."""
+        if self.width is None:
+            self.stream.write(f"{pad}{text}\n")
+            return
+        indent = pad if self.width - len(pad) >= 30 else "    "
+        self.stream.write(textwrap.fill(text, self.width, initial_indent=indent, subsequent_indent=indent) + "\n")
 
 
 def make_writer(
