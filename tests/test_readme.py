@@ -33,3 +33,15 @@ def test_the_terminal_table_shows_the_same_scores_and_labels() -> None:
     ]
     assert [tuple(r) for r in rows] == actual
     assert len(BLOCKS) >= 4
+
+
+def test_the_model_table_is_what_the_card_gives() -> None:
+    """The README's table of the bundled model's figures is generated from its card (scripts/readme_tables.py)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("readme_tables", ROOT / "scripts" / "readme_tables.py")
+    tables = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(tables)  # type: ignore[union-attr]
+    card = __import__("json").loads((ROOT / "models" / "griefguard.json").read_text(encoding="utf-8"))
+    assert tables.updated(README, card) == README, "run python scripts/readme_tables.py"
+    assert tables.render(card).count("\n| ") == len(tables.ROWS) + 1
