@@ -246,8 +246,9 @@ def test_real_comments_have_a_split_and_a_role(corpus: dict) -> None:
 
 
 def test_check_files_reports_counts_and_problems(tmp_path: Path) -> None:
-    table, problems = check_files([DATA / "train.csv", DATA / "test.csv"])
-    assert "| label | neutral |" in table and problems == []
+    rows, problems = check_files([DATA / "train.csv", DATA / "test.csv"])
+    assert rows[0] == ("rows", "train.csv", "test.csv") and problems == []
+    assert next(r for r in rows if r[0] == "label: neutral")[1:] == ("0 (0%)", "0 (0%)")
     bad = write_csv(tmp_path / "bad.csv", [("so sorry", "supportive"), ("So  sorry", "supportive")], ("text", "label"))
     _, problems = check_files([tmp_path])
     assert problems == [f"{bad}:3: duplicate of line 2"]

@@ -279,8 +279,8 @@ def check_data_cli(
     their counts per label, kind and context. Exits 2 listing every problem."""
     from griefguard.dataset import check_files
 
-    table, problems = check_files(paths or [Path("data")], text_column, label_column)
-    sys.stdout.write(table + "\n")
+    rows, problems = check_files(paths or [Path("data")], text_column, label_column)
+    _print_table(rows)
     if problems:
         for p in problems:
             sys.stderr.write(f"error: {p}\n")

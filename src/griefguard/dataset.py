@@ -34,6 +34,7 @@ __all__ = [
     "Example",
     "LabeledData",
     "check_files",
+    "counts_rows",
     "counts_table",
     "describe_json_error",
     "find_problems",
@@ -374,40 +375,41 @@ def find_problems(datasets: Sequence[LabeledData]) -> list[str]:
     return problems
 
 
-def counts_table(datasets: Sequence[LabeledData]) -> str:
-    """A Markdown table of rows per label, kind and context for each file (the datasheet's table)."""
+def counts_rows(datasets: Sequence[LabeledData]) -> list[tuple[str, ...]]:
+    """Rows per label, kind and context for each file, a header row first: (what, count (share) per file)."""
     paths = [d.path.resolve() for d in datasets]
     common = Path(os.path.commonpath([p.parent for p in paths])) if paths else Path()
-    names = [p.relative_to(common).as_posix() for p in paths]
-    lines = ["| group | value | " + " | ".join(names) + " |", "|---|---|" + "---:|" * len(names)]
+    rows: list[tuple[str, ...]] = [("rows", *(p.relative_to(common).as_posix() for p in paths))]
 
     def add(group: str, values: list[str], getter) -> None:  # type: ignore[no-untyped-def]
         counts = [Counter(getter(e) for e in d.examples) for d in datasets]
         for v in values:
-            cells = []
-            for c, d in zip(counts, datasets, strict=True):
-                cells.append(f"{c[v]} ({c[v] / len(d):.0%})")
-            lines.append(f"| {group} | {v} | " + " | ".join(cells) + " |")
+            cells = (f"{c[v]} ({c[v] / len(d):.0%})" for c, d in zip(counts, datasets, strict=True))
+            rows.append((f"{group}: {v}", *cells))
 
-    lines.append("| total | rows | " + " | ".join(str(len(d)) for d in datasets) + " |")
+    rows.append(("total", *(str(len(d)) for d in datasets)))
     add("label", list(LABELS), lambda e: e.label)
-    kinds = [k for k in KINDS if any(e.kind == k for d in datasets for e in d.examples)]
+    known = dict.fromkeys([*KINDS, *THREAD_KINDS])
+    kinds = [k for k in known if any(e.kind == k for d in datasets for e in d.examples)]
     add("kind", kinds, lambda e: e.kind)
     hard = [sum(e.kind in HARD_KINDS for e in d.examples) for d in datasets]
-    lines.append(
-        "| kind | any hard case | "
-        + " | ".join(f"{h} ({h / len(d):.0%})" for h, d in zip(hard, datasets, strict=True))
-        + " |"
-    )
+    rows.append(("kind: any hard case", *(f"{h} ({h / len(d):.0%})" for h, d in zip(hard, datasets, strict=True))))
     contexts = sorted({e.context for d in datasets for e in d.examples if e.context})
     add("context", contexts, lambda e: e.context)
-    return "\n".join(lines)
+    return rows
+
+
+def counts_table(datasets: Sequence[LabeledData]) -> str:
+    """The counts as a Markdown table (the datasheet's table)."""
+    header, *body = counts_rows(datasets)
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in body])
 
 
 def check_files(
     paths: Sequence[str | Path], text_column: str = "text", label_column: str = "label"
-) -> tuple[str, list[str]]:
-    """Validate labeled files together: (their counts table, every problem found). A folder means every CSV and
+) -> tuple[list[tuple[str, ...]], list[str]]:
+    """Validate labeled files together: (their counts as table rows, every problem found). A folder means every CSV and
     JSON Lines file below it. Raises DataError for a file that cannot be read at all."""
     files: list[Path] = []
     for p in map(Path, paths):
@@ -418,4 +420,4 @@ def check_files(
     if not files:
         raise DataError(f"no labeled files in {', '.join(map(str, paths))}")
     datasets = [load_labeled(f, text_column, label_column, check=False) for f in files]
-    return counts_table(datasets), find_problems(datasets)
+    return counts_rows(datasets), find_problems(datasets)
