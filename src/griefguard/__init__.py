@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"  # the one place the version is written (pyproject.toml reads it)
 __all__ = ["Explanation", "Prediction", "Scorer", "__version__", "load_scorer"]
 
 if TYPE_CHECKING:
