@@ -133,7 +133,10 @@ def test_different_replies_sharing_a_phrase_are_not_near_duplicates(tmp_path: Pa
             r"unknown label 'maybe' \(expected critical, supportive, neutral\)",
         ),
         (b"text,label\nso sorry,supportive\ncaf\xe9,critical\n", r"bad\.csv:3: not valid UTF-8"),
-        (b'text,label\n"unclosed,critical\nmore,supportive\n', r"bad\.csv:2: expected 2 fields, found 1"),
+        (
+            b'text,label\n"unclosed,critical\nmore,supportive\n',
+            r"bad\.csv:2: unterminated quote: the quoted field opened on line 2",
+        ),
     ],
 )
 def test_unreadable_files(tmp_path: Path, content: bytes, message: str) -> None:

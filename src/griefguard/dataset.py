@@ -7,11 +7,9 @@ duplicate or a test row that near-copies a training row stops training before a 
 
 from __future__ import annotations
 
-import csv
 import functools
 import hashlib
 import io
-import json
 import os
 import re
 import unicodedata
@@ -19,10 +17,12 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from griefguard.errors import DataError
 from griefguard.formats import LABELED_EXTENSIONS, format_of
 from griefguard.labels import LABELS
+from griefguard.tabular import BadRow, csv_rows, jsonl_rows
 
 __all__ = [
     "EVERYDAY_KINDS",
@@ -36,7 +36,6 @@ __all__ = [
     "check_files",
     "counts_rows",
     "counts_table",
-    "describe_json_error",
     "find_problems",
     "load_labeled",
     "near_duplicates",
@@ -148,50 +147,34 @@ def is_jsonl(path: Path) -> bool:
     return format_of(path) == "jsonl"
 
 
-def _csv_rows(path: Path, content: str) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
-    reader = csv.reader(io.StringIO(content, newline=""))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except csv.Error as exc:
-        raise DataError(f"{path}:1: cannot parse CSV header ({exc})") from None
+def _rows(path: Path, content: str) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+    """(columns, (line, row) per record) of a labeled CSV or JSON Lines file; the first bad row is a DataError.
+    JSON values that are not strings become text ("" for null), as a CSV cell would hold them."""
+    lines = io.StringIO(content, newline="")
+    if not is_jsonl(path):
+        header: list[str] = []
 
-    def rows() -> Iterator[tuple[int, dict[str, str]]]:
-        line = reader.line_num + 1
-        try:
-            for row in reader:
-                start, line = line, reader.line_num + 1
-                if not row or all(not cell.strip() for cell in row):
-                    continue
-                if len(row) != len(header):
-                    raise DataError(f"{path}:{start}: expected {len(header)} fields, found {len(row)} (check quoting)")
-                yield start, dict(zip(header, row, strict=True))
-        except csv.Error as exc:
-            raise DataError(f"{path}:{line}: cannot parse CSV ({exc})") from None
+        def keep(row: list[str]) -> list[str]:
+            header.extend(h.strip() for h in row)
+            return header
 
-    return header, rows()
-
-
-def _jsonl_rows(path: Path, content: str) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
-    records: list[tuple[int, dict[str, str]]] = []
+        rows = _strict(path, csv_rows(lines, ",", keep))
+        first = next(rows, None)  # reads the header (and the first row)
+        return header, iter([first, *rows] if first is not None else [])
+    records = []
     columns: dict[str, None] = {}
-    for number, line in enumerate(content.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}:{number}: malformed JSON ({describe_json_error(exc)})") from None
-        if not isinstance(obj, dict):
-            raise DataError(f"{path}:{number}: not a JSON object")
+    for number, obj in _strict(path, jsonl_rows(lines)):
         columns.update(dict.fromkeys(obj))
         records.append((number, {k: v if isinstance(v, str) else "" if v is None else str(v) for k, v in obj.items()}))
     return list(columns), iter(records)
 
 
-def describe_json_error(exc: json.JSONDecodeError) -> str:
-    """A JSON parse error as one readable phrase ("invalid control character at column 21")."""
-    message = exc.msg[: -len(" at")] if exc.msg.endswith(" at") else exc.msg
-    return f"{message[:1].lower()}{message[1:]} at column {exc.colno}"
+def _strict(path: Path, items: Iterator[tuple[int, Any] | BadRow]) -> Iterator[tuple[int, Any]]:
+    """The rows, until the first bad one, which is a DataError naming the file and line."""
+    for item in items:
+        if isinstance(item, BadRow):
+            raise DataError(f"{path}:{item.line}: {item.reason}")
+        yield item
 
 
 def load_labeled(
@@ -224,7 +207,7 @@ def load_labeled(
     content = _decode(path, raw)
     if not content.strip():
         raise DataError(f"{path}: file is empty")
-    header, rows = (_jsonl_rows if is_jsonl(path) else _csv_rows)(path, content)
+    header, rows = _rows(path, content)
     missing = [c for c in (text_column, label_column) if c not in header]
     if missing:
         where = f"{path}" if is_jsonl(path) else f"{path}:1"

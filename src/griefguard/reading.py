@@ -16,7 +16,6 @@ temporary file for this. A `parent_id` not found in the file is read as a direct
 from __future__ import annotations
 
 import csv
-import json
 import re
 import shutil
 import sys
@@ -26,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from griefguard.dataset import describe_json_error
 from griefguard.errors import InputError
 from griefguard.formats import format_of
+from griefguard.tabular import BadRow, csv_rows, json_kind, jsonl_rows
 
 __all__ = [
     "STDIN",
@@ -45,7 +44,6 @@ __all__ = [
 STDIN = "-"
 _DELIMITERS = {"csv": ",", "tsv": "\t"}
 _SNIFF_BYTES = 8192
-csv.field_size_limit(1 << 24)  # replies can be long; the default 128 KiB limit would reject a long statement
 
 
 @dataclass
@@ -199,21 +197,6 @@ def _spool_stdin(fmt: str) -> InputFile:
     return InputFile(name="<stdin>", path=Path(spool.name), format=fmt, spooled=True)
 
 
-def _json_kind(value: object) -> str:
-    """A JSON value's kind as a phrase: "a number", "an array", "null"."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return "a string"
-
-
 def looks_like_csv_header(line: str, text_column: str) -> bool:
     """A first line such as "id,text,author": comma- or tab-separated names, one of them the text column."""
     for delimiter in (",", "\t"):
@@ -241,60 +224,27 @@ def _whole_file(source: InputFile, stream: IO[bytes]) -> Iterator[Record | Skip]
 
 
 def _csv_records(source: InputFile, stream: IO[bytes], text_column: str) -> Iterator[Record | Skip]:
-    raw: list[str] = []  # the physical lines of the record being read
+    def checked(row: list[str]) -> list[str]:
+        return _check_header(source, row, text_column)
 
-    def lines() -> Iterator[str]:
-        for text in _decoded_lines(source, stream):
-            raw.append(text)
-            yield text
-
-    reader = csv.reader(lines(), delimiter=_DELIMITERS[source.format])
-    header: list[str] | None = None
-    start = 1
-    try:
-        for row in reader:
-            record, raw[:] = "".join(raw), []
-            if header is None:
-                header = _check_header(source, row, text_column)
-                start = reader.line_num + 1
-                continue
-            line, start = start, reader.line_num + 1
-            if record.count('"') % 2 and record.count("\n") > 1:
-                # A quote that is never closed makes the reader take the rest of the file as one field.
-                yield Skip(
-                    source.name,
-                    line,
-                    f"unterminated quote: the quoted field opened on line {line} is never closed, so the "
-                    f"{start - line - 1} line(s) after it were not read as replies; fix the quoting",
-                )
-                continue
-            if not row or all(not c.strip() for c in row):
-                continue
-            fields = dict(zip(header, row, strict=False))
-            if len(row) != len(header):
-                yield Skip(source.name, line, f"expected {len(header)} fields, found {len(row)}")
-                continue
-            text = fields.pop(text_column, "")
-            if not text.strip():
-                yield Skip(source.name, line, f"empty {text_column!r}")
-                continue
-            yield Record(source.name, line, text, fields)
-    except csv.Error as exc:
-        yield Skip(source.name, start, f"unparseable CSV, rest of file skipped ({exc})")
+    for item in csv_rows(_decoded_lines(source, stream), _DELIMITERS[source.format], checked):
+        if isinstance(item, BadRow):
+            yield Skip(source.name, item.line, item.reason)
+            continue
+        line, fields = item
+        text = fields.pop(text_column, "")
+        if not text.strip():
+            yield Skip(source.name, line, f"empty {text_column!r}")
+            continue
+        yield Record(source.name, line, text, fields)
 
 
 def _jsonl_records(source: InputFile, stream: IO[bytes], text_column: str) -> Iterator[Record | Skip]:
-    for number, line in enumerate(_decoded_lines(source, stream), start=1):
-        if not line.strip():
+    for item in jsonl_rows(_decoded_lines(source, stream)):
+        if isinstance(item, BadRow):
+            yield Skip(source.name, item.line, item.reason)
             continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield Skip(source.name, number, f"malformed JSON: {describe_json_error(exc)}")
-            continue
-        if not isinstance(obj, dict):
-            yield Skip(source.name, number, f"not a JSON object but {_json_kind(obj)}")
-            continue
+        number, obj = item
         if _has_surrogates(obj):  # "\ud800" decodes to a lone surrogate, which no UTF-8 output can hold
             obj = replace_surrogates(obj)
             source.bad_utf8_lines += 1
@@ -302,7 +252,7 @@ def _jsonl_records(source: InputFile, stream: IO[bytes], text_column: str) -> It
         text = obj.pop(text_column, None)
         if not isinstance(text, str):
             others = f"its fields are {', '.join(obj)}" if obj else "the record has no other fields"
-            what = f"{_json_kind(text)}, not a string" if present else "missing"
+            what = f"{json_kind(text)}, not a string" if present else "missing"
             yield Skip(source.name, number, f"field {text_column!r} is {what} ({others})")
             continue
         if not text.strip():
@@ -356,7 +306,7 @@ def _context(record: Record, column: str) -> str | Skip:
     if value is None:
         return ""
     if not isinstance(value, str):
-        return Skip(record.source, record.line, f"field {column!r} is {_json_kind(value)}, not a string")
+        return Skip(record.source, record.line, f"field {column!r} is {json_kind(value)}, not a string")
     return value
 
 
