@@ -205,3 +205,15 @@ def test_info_describes_the_model_from_its_card(scorer) -> None:  # type: ignore
     assert f"threshold  {scorer.threshold:.4f}" in text
     assert scorer.card["created"] in text and "data/train.csv" in text
     assert all(len(line) <= 100 for line in text.splitlines()), "fits a 100-column terminal"
+
+
+def test_a_batch_is_explained_as_each_reply_alone_would_be(scorer) -> None:  # type: ignore[no-untyped-def]
+    """predict(explain=True) explains a whole batch from one scoring pass; each explanation is the one
+    `explain` gives for that reply by itself, read alone or under its parent."""
+    texts = ["so sorry for your loss", "exactly lol", "fake tears. She did it for likes", "have some respect"]
+    parents = ["", "it was just a dog, get over it", "", "it was just a dog, get over it"]
+    batch = scorer.predict(texts, parents=parents, explain=True)
+    for text, parent, prediction in zip(texts, parents, batch, strict=True):
+        alone = scorer.explain(text, 5, parent=parent or None)
+        assert prediction.explanation == alone
+    assert batch[1].explanation.parent_effect is not None and batch[0].explanation.parent_effect is None

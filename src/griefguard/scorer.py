@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from types import MappingProxyType
@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 
 from griefguard.engine import FeatureEngine, Rows, most_critical_sentences
+from griefguard.explanations import EXPLAIN_FIELDS, Explanation, explain_scored
 from griefguard.labels import NEUTRAL
 from griefguard.model_file import POSITIVE_LABEL, ModelData, default_model_path, load_model
-from griefguard.normalize import Tokens, canonicalizer, sentence_texts
-from griefguard.thread import ThreadInputs, thread_features
+from griefguard.normalize import Tokens
+from griefguard.thread import ThreadInputs
 
 __all__ = ["EXPLAIN_FIELDS", "Explanation", "Prediction", "Scorer", "load_scorer"]
 
@@ -68,57 +69,6 @@ class Prediction:
         return out
 
 
-EXPLAIN_FIELDS = ("reasons", "against", "sentence", "sentence_score", "explained", "parent_effect")
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """Why a reply scored as it did.
-
-    `raising` and `lowering` hold (term, contribution) pairs, in log-odds of critical against the other labels,
-    largest first; `lowering` also names the label each term points to, as (term, contribution, label).
-    `sentence` is the most critical sentence of a reply of two or more sentences, with its own score, and
-    `from_sentence` says that this sentence set the score (the terms are then that sentence's terms).
-    For a reply read under its parent comment, `parent_label` is the parent's most probable label,
-    `alone_score` the reply's score read alone, and `parent_effect` how much reading it under its parent moved
-    the log-odds of critical (the terms are then the thread stage's: the reply's terms under the parent, and
-    what it knows of the reply and the parent).
-    """
-
-    text: str
-    score: float
-    threshold: float
-    flagged: bool
-    label: str
-    coverage: float
-    raising: list[tuple[str, float]] = field(default_factory=list)
-    lowering: list[tuple[str, float, str]] = field(default_factory=list)
-    sentence: str | None = None
-    sentence_score: float | None = None
-    from_sentence: bool = False
-    parent_label: str | None = None
-    alone_score: float | None = None
-    parent_effect: float | None = None
-
-    def fields(self) -> dict[str, Any]:
-        """The output fields of an explanation (`EXPLAIN_FIELDS`): terms raising the score as [term, weight], terms
-        lowering it as [term, weight, label], the most critical sentence and its score, what was explained
-        (`reply`, `sentence`, or `thread` for a reply read under its parent) and the parent's effect in log-odds."""
-        return {
-            "reasons": [[term, round(weight, 3)] for term, weight in self.raising],
-            "against": [[term, round(weight, 3), label] for term, weight, label in self.lowering],
-            "sentence": self.sentence,
-            "sentence_score": None if self.sentence_score is None else round(self.sentence_score, 6),
-            "explained": "thread" if self.parent_effect is not None else "sentence" if self.from_sentence else "reply",
-            "parent_effect": None if self.parent_effect is None else round(self.parent_effect, 3),
-        }
-
-    @property
-    def parent_changed_verdict(self) -> bool:
-        """Read alone, the reply would have been flagged differently."""
-        return self.alone_score is not None and (self.alone_score >= self.threshold) != self.flagged
-
-
 @dataclass(frozen=True)
 class Batch:
     """Scores of a batch: final probabilities (labels in the model's order), coverage, and the most critical
@@ -136,6 +86,7 @@ class Batch:
     alone: np.ndarray
     parent_probabilities: np.ndarray
     thread_inputs: ThreadInputs | None = None  # what the thread stage read, for explanations
+    thread_chosen: np.ndarray | None = None  # which replies `thread_inputs` holds, in its order
 
 
 def _check_text(text: object) -> str:
@@ -350,12 +301,24 @@ class Scorer:
 
         A reply with a parent (a non-empty entry of `parents`) is read under it by the model's thread stage, when
         the model has one and the reply or its parent holds a known word; `posts` feed the thread stage too when
-        it was trained with them. Every other reply is scored by the reply-only model.
+        it was trained with them. Every other reply is scored by the reply-only model. With `sentences`, each
+        reply's most critical sentence and what the thread stage read are kept (for explanations).
         """
+        return self.scored_batch(texts, sentences, parents, posts)[0]
+
+    def scored_batch(
+        self,
+        texts: list[str],
+        sentences: bool = False,
+        parents: list[str] | None = None,
+        posts: list[str] | None = None,
+    ) -> tuple[Batch, Rows, Tokens]:
+        """`predict_batch`, with the replies' TF-IDF rows and tokens (what explanations read, so that a batch is
+        tokenised once)."""
         batch, rows, tokens = self._first_stage(texts, sentences)
         thread = self._model.thread
         if thread is None or parents is None or not any(parents):
-            return batch
+            return batch, rows, tokens
         chosen = np.flatnonzero(np.array([bool(p) for p in parents], dtype=bool))
         assert self._thread_engine is not None
         own = self._thread_engine.rows(self._thread_engine.encode(tokens)).take(chosen)
@@ -371,7 +334,7 @@ class Scorer:
         raised = batch.raised & ~threaded
         all_parents = np.zeros_like(probs)
         all_parents[chosen] = parent_probs
-        return Batch(
+        scored = Batch(
             probs,
             batch.coverage,
             batch.worst_sentence,
@@ -381,7 +344,9 @@ class Scorer:
             batch.alone,
             all_parents,
             inputs if sentences else None,
+            chosen if sentences else None,
         )
+        return scored, rows, tokens
 
     def _batches(
         self,
@@ -389,21 +354,22 @@ class Scorer:
         batch_size: int,
         parents: Iterable[str | None] | None,
         posts: Iterable[str | None] | None,
-    ) -> Iterator[tuple[list[str], list[str] | None, list[str] | None, Batch]]:
-        """(texts, parents, posts, scores) a batch at a time (parents and posts None when not given)."""
+        sentences: bool = False,
+    ) -> Iterator[tuple[list[str], Batch, Rows, Tokens]]:
+        """(texts, scores, TF-IDF rows, tokens) a batch at a time; `parents` and `posts` are aligned with `texts`
+        when given."""
         if parents is None and posts is None:
             iterator = iter(_check_many(texts))
             while batch := list(islice(iterator, batch_size)):
                 checked = [_check_text(t) for t in batch]
-                yield checked, None, None, self.predict_batch(checked)
+                yield checked, *self.scored_batch(checked, sentences)
             return
         triples = _aligned(texts, parents, posts)
         while chunk := list(islice(triples, batch_size)):
             batch_texts = [t for t, _, _ in chunk]
             batch_parents = [p for _, p, _ in chunk]
             batch_posts = [q for _, _, q in chunk]
-            batch = self.predict_batch(batch_texts, parents=batch_parents, posts=batch_posts)
-            yield batch_texts, batch_parents, batch_posts, batch
+            yield batch_texts, *self.scored_batch(batch_texts, sentences, batch_parents, batch_posts)
 
     def iter_batches(
         self,
@@ -415,7 +381,7 @@ class Scorer:
         """(texts, scores) a batch at a time, for a stream of replies of any length (memory stays flat).
 
         `parents` and `posts`, when given, are aligned with `texts` (None or "" for none)."""
-        for batch_texts, _, _, batch in self._batches(texts, batch_size, parents, posts):
+        for batch_texts, batch, _, _ in self._batches(texts, batch_size, parents, posts):
             yield batch_texts, batch
 
     def probabilities_and_coverage(
@@ -533,16 +499,12 @@ class Scorer:
         items = [texts] if isinstance(texts, str) else texts
         id_list = None if ids is None else list(ids)
         out: list[Prediction] = []
-        for batch_texts, batch_parents, batch_posts, batch in self._batches(items, BATCH_SIZE, parents, posts):
+        for batch_texts, batch, rows, tokens in self._batches(items, BATCH_SIZE, parents, posts, explain):
             start = len(out)
             batch_ids = None if id_list is None else id_list[start : start + len(batch_texts)]
             if batch_ids is not None and len(batch_ids) < len(batch_texts):
                 raise ValueError(f"ids has {len(id_list or [])} entries, fewer than the replies")
-            explanations = None
-            if explain:
-                n = len(batch_texts)
-                contexts = zip(batch_texts, batch_parents or [None] * n, batch_posts or [None] * n, strict=True)
-                explanations = [self.explain(t, top, cut, parent=p, post=q) for t, p, q in contexts]
+            explanations = explain_scored(self, batch_texts, batch, rows, tokens, cut, top) if explain else None
             out.extend(self.predictions(batch_texts, batch, cut, batch_ids, explanations))
         if id_list is not None and len(id_list) != len(out):
             raise ValueError(f"ids has {len(id_list)} entries but there are {len(out)} replies")
@@ -558,7 +520,7 @@ class Scorer:
         """Label replies; flagged when the critical score reaches the model's threshold (or the one given)."""
         return self.predict(texts, threshold, parents=parents, posts=posts)
 
-    # -- explanations ----------------------------------------------------------------------------------------
+    # -- explanations (computed in `explanations`) ----------------------------------------------------------
     def explain(
         self,
         text: str,
@@ -575,150 +537,8 @@ class Scorer:
         """
         text = _check_text(text)
         parent, post = _check_context(parent, "parent"), _check_context(post, "post")
-        cut = self.check_threshold(threshold)
-        batch = self.predict_batch([text], sentences=True, parents=[parent], posts=[post])
-        probs = batch.probabilities[0]
-        score = float(probs[self._critical])
-        pieces = sentence_texts(text)
-        sentence = sentence_score = None
-        if batch.worst_sentence[0] >= 0:
-            index = int(batch.worst_sentence[0])
-            sentence = pieces[index] if index < len(pieces) else None
-            sentence_score = float(batch.worst_score[0])
-        from_sentence = bool(batch.raised[0]) and sentence is not None
-        parent_label = alone_score = parent_effect = None
-        if batch.threaded[0] and batch.thread_inputs is not None:
-            raising, lowering = self._thread_contributions(batch.thread_inputs, probs, top)
-            parent_label = self.labels[int(np.argmax(batch.parent_probabilities[0]))]
-            alone_score = float(batch.alone[0, self._critical])
-            parent_effect = round(_log_odds(score) - _log_odds(alone_score), 4)
-        else:
-            explained = sentence if from_sentence and sentence is not None else text
-            raising, lowering = self._contributions(explained, top)
-        return Explanation(
-            text=text,
-            score=score,
-            threshold=cut,
-            flagged=score >= cut,
-            label=self.labels[int(np.argmax(probs))],
-            coverage=float(batch.coverage[0]),
-            raising=raising,
-            lowering=lowering,
-            sentence=sentence,
-            sentence_score=sentence_score,
-            from_sentence=from_sentence,
-            parent_label=parent_label,
-            alone_score=alone_score,
-            parent_effect=parent_effect,
-        )
-
-    def _ranked(
-        self, terms: dict[str, list[float]], against: list[int], top: int
-    ) -> tuple[list[tuple[str, float]], list[tuple[str, float, str]]]:
-        """Terms by the size of their contribution: those raising the critical score, and those lowering it with
-        the label each points to most."""
-        ranked = sorted(terms.items(), key=lambda kv: (-abs(kv[1][0]), kv[0]))
-        raising = [(name, round(v[0], 4)) for name, v in ranked if v[0] > 0][:top]
-        lowering = [
-            (name, round(v[0], 4), self.labels[against[int(np.argmax(v[1:]))]]) for name, v in ranked if v[0] < 0
-        ][:top]
-        return raising, lowering
-
-    def _thread_contributions(
-        self, inputs: ThreadInputs, probs: np.ndarray, top: int
-    ) -> tuple[list[tuple[str, float]], list[tuple[str, float, str]]]:
-        """The thread stage's terms for one reply, in log-odds of critical against the other labels (the local
-        share, as `_contributions` computes it for a multinomial model): the dense columns by name, the reply's
-        terms under its parent ("well said (under a critical comment)"), and the parent's and post's terms."""
-        thread = self._model.thread
-        assert thread is not None
-        layout = thread.layout
-        dense, sparse = thread_features(layout, inputs)
-        c = self._critical
-        against = [k for k in range(len(self.labels)) if k != c]
-        q = probs[against] / max(probs[against].sum(), 1e-300)
-        toward = thread.coef[:, c] - thread.coef[:, against] @ q
-        names = layout.dense_names(self.labels)
-        vocabulary = self._engine.vocabulary
-        conditioned, parent_at, post_at, _ = layout.offsets
-        terms: dict[str, list[float]] = {}
-
-        def credit(name: str, value: float, per_label: np.ndarray) -> None:
-            entry = terms.setdefault(name, [0.0] * (1 + len(against)))
-            entry[0] += value
-            for i, v in enumerate(per_label.tolist()):
-                entry[i + 1] += v
-
-        for j in np.flatnonzero(dense[0]).tolist():
-            credit(names[j], float(dense[0, j] * toward[j]), dense[0, j] * thread.coef[j, against])
-        for j, x in zip(sparse.indices.tolist(), sparse.data.tolist(), strict=True):
-            if j < parent_at:
-                label, at = divmod(j - conditioned, layout.n_terms)
-                word = " ".join(layout.vocabulary.decode(at))
-                name = f"{word} (under a {self.labels[label]} comment)"
-            elif j < post_at:
-                name = "parent: " + " ".join(vocabulary.decode(int(layout.parent_terms[j - parent_at])))
-            else:
-                name = "post: " + " ".join(vocabulary.decode(int(layout.post_terms[j - post_at])))
-            credit(name, x * float(toward[j]), x * thread.coef[j, against])
-        return self._ranked(terms, against, top)
-
-    def _contributions(self, text: str, top: int) -> tuple[list[tuple[str, float]], list[tuple[str, float, str]]]:
-        """Each term's contribution to the log-odds of critical against the other labels.
-
-        For a multinomial model this is the local (first-order) share of each term: its weight towards
-        critical minus its weight towards the other labels, averaged by their probabilities in this reply.
-        For one-vs-rest, the critical classifier's own log-odds terms. Terms are word n-grams; character
-        n-grams are credited to the words they occur in, split evenly between their occurrences.
-        """
-        engine = self._engine
-        tokens = engine.tokenize([text])
-        encoded = engine.encode(tokens)
-        rows = engine.rows(encoded)
-        if not len(rows.data):
-            return [], []
-        c = self._critical
-        coef = self._coef[rows.indices]  # (terms, labels)
-        if self._model.link == "softmax":
-            p = self._probabilities(rows)[0]
-            others = [k for k in range(len(self.labels)) if k != c]
-            q = p[others] / max(p[others].sum(), 1e-300)
-            toward = coef[:, c] - coef[:, others] @ q
-        else:
-            toward = coef[:, c]
-        contribution = rows.data * toward
-        against = [k for k in range(len(self.labels)) if k != c]
-        vocabulary = engine.vocabulary
-        terms: dict[str, list[float]] = {}  # name -> [contribution, contribution toward each other label]
-
-        def credit(name: str, value: float, per_label: np.ndarray) -> None:
-            entry = terms.setdefault(name, [0.0] + [0.0] * len(against))
-            entry[0] += value
-            for i, v in enumerate(per_label.tolist()):
-                entry[i + 1] += v
-
-        word = rows.indices < vocabulary.n_features
-        for j, value, weight in zip(rows.indices[word].tolist(), contribution[word], rows.data[word], strict=True):
-            credit(" ".join(vocabulary.decode(j)), float(value), weight * self._coef[j, against])
-        if engine.chars is not None and (~word).any():
-            canon = canonicalizer(vocabulary.normalizer)
-            owners: dict[int, list[str]] = {}
-            for token in map(canon, tokens.tokens):
-                for g in engine.chars.features_of(token):
-                    owners.setdefault(g, []).append(token)
-            for j, value, weight in zip(
-                rows.indices[~word].tolist(), contribution[~word], rows.data[~word], strict=True
-            ):
-                words = owners.get(j - vocabulary.n_features, [])
-                for w in words:
-                    credit(w, float(value) / len(words), weight * self._coef[j, against] / len(words))
-        return self._ranked(terms, against, top)
-
-
-def _log_odds(p: float) -> float:
-    """Log-odds of a probability, clipped at 1e-4 and 1 - 1e-4 (a reply read alone as unknown scores 0)."""
-    p = min(max(p, 1e-4), 1.0 - 1e-4)
-    return math.log(p / (1.0 - p))
+        batch, rows, tokens = self.scored_batch([text], True, [parent], [post])
+        return explain_scored(self, [text], batch, rows, tokens, self.check_threshold(threshold), top)[0]
 
 
 def load_scorer(path: str | Path | None = None) -> Scorer:

@@ -101,6 +101,18 @@ class ThreadInputs:
     thread_rows: Rows  # the replies' rows in the thread stage's own vocabulary
     post_rows: Rows | None = None
 
+    def take(self, chosen: np.ndarray) -> ThreadInputs:
+        """The replies `chosen` (indices), in that order."""
+        return ThreadInputs(
+            self.reply_rows.take(chosen),
+            self.reply_probs[chosen],
+            self.reply_known[chosen],
+            self.parent_probs[chosen],
+            self.parent_rows.take(chosen),
+            self.thread_rows.take(chosen),
+            None if self.post_rows is None else self.post_rows.take(chosen),
+        )
+
     @property
     def similarity(self) -> np.ndarray:
         """Each reply's cosine similarity to its parent (both rows are L2-normalised TF-IDF)."""

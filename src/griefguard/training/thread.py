@@ -81,18 +81,6 @@ STAGE_BLOCKS = [
 STAGE_C = [4.0, 16.0, 64.0]
 
 
-def _subset(inputs: ThreadInputs, idx: np.ndarray) -> ThreadInputs:
-    return ThreadInputs(
-        inputs.reply_rows.take(idx),
-        inputs.reply_probs[idx],
-        inputs.reply_known[idx],
-        inputs.parent_probs[idx],
-        inputs.parent_rows.take(idx),
-        inputs.thread_rows.take(idx),
-        None if inputs.post_rows is None else inputs.post_rows.take(idx),
-    )
-
-
 def _frequent(rows: Rows | None, min_df: int) -> np.ndarray:
     """Feature indices that occur in at least `min_df` of the rows."""
     if rows is None or not len(rows.data):
@@ -132,7 +120,7 @@ def fit_thread_stage(
         vocabulary, idf = Vocabulary(first.normalizer, low, high, [], empty, first.negation_scope), np.zeros(0)
     engine = FeatureEngine(vocabulary, idf, sublinear_tf)
     complete = replace(inputs, thread_rows=engine.rows(engine.encode(tokens)))
-    train = _subset(complete, docs)
+    train = complete.take(docs)
     layout = ThreadLayout(
         n_labels=n_labels,
         vocabulary=vocabulary,
@@ -208,7 +196,7 @@ def select_thread_stage(
             probs = np.zeros((len(y), len(labels)))
             for train_idx, held in splits:
                 fitted, complete = fit_thread_stage(candidate, inputs, tokens, train_idx, y, first, sublinear)
-                probs[held] = fitted.probabilities(_subset(complete, held))
+                probs[held] = fitted.probabilities(complete.take(held))
             score, parts = _score(rows, labels, probs, scorer.threshold)
             seen[candidate] = (score, probs)
             tried.append(
