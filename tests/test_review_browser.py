@@ -311,3 +311,52 @@ def test_filters_the_live_threshold_and_a_decision_on_a_selection(browser, tmp_p
         assert _rows(tmp_path / "thread.decisions.csv") == []
     finally:
         review.stop()
+
+
+def test_a_long_queue_pages_the_random_sample_is_stable_and_the_fitted_threshold_applies(
+    browser, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from selenium.webdriver.support.ui import Select
+
+    path = tmp_path / "many.txt"
+    lines = [f"reply number {i} about the service times" for i in range(56)] + [
+        "posting your dead son for likes is disgusting",
+        "fake tears, PR stunt for the album",
+        "so sorry for your loss, he was a good man",
+        "what time is the funeral on friday?",
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    review = Review([path.name], tmp_path)
+    try:
+        _ready(browser, review.url)
+        assert len(browser.find_elements(By.CSS_SELECTOR, "article.item")) == 50, "50 at a time"
+        assert browser.find_element(By.ID, "more").is_displayed()
+        for _ in range(52):
+            _press(browser, "j")
+        assert len(browser.find_elements(By.CSS_SELECTOR, "article.item")) == len(lines), "moving on shows more"
+
+        Select(browser.find_element(By.ID, "f-order")).select_by_value("random")
+        order = [c.get_attribute("id") for c in browser.find_elements(By.CSS_SELECTOR, "article.item")]
+        browser.refresh()
+        _ready(browser, review.url)
+        Select(browser.find_element(By.ID, "f-order")).select_by_value("random")
+        assert [c.get_attribute("id") for c in browser.find_elements(By.CSS_SELECTOR, "article.item")] == order
+        assert order != sorted(order, key=lambda i: int(i.split("-")[1])), "a shuffle, not file order"
+
+        Select(browser.find_element(By.ID, "f-order")).select_by_value("score")
+        first = _text_of(_current(browser))
+        _press(browser, "c")
+        _wait_saved(browser, first, "critical")
+        second = _text_of(_current(browser))
+        _press(browser, "n")
+        _wait_saved(browser, second, "neutral")
+        use = browser.find_element(By.ID, "use-threshold")
+        _wait(browser, lambda d: use.is_enabled(), "a fitted threshold")
+        fitted = browser.find_element(By.ID, "cli-threshold").get_attribute("value")
+        assert fitted.startswith("--threshold ")
+        use.click()
+        value = float(browser.find_element(By.ID, "threshold-value").get_attribute("value"))
+        assert abs(value - float(fitted.split()[1])) < 1e-4
+        _wait(browser, lambda d: "flags 1 of" in d.find_element(By.ID, "would-flag").text, "the fitted threshold")
+    finally:
+        review.stop()
