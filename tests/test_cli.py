@@ -767,3 +767,28 @@ def test_evaluate_sweep_helps_choose_a_threshold(tmp_path: Path) -> None:
     best = sweep["lowest_threshold_reaching_it"]
     assert best["precision"] == 1.0 and best["recall"] == 1.0 and best["flagged"] == 0.2
     assert [r["threshold"] for r in sweep["sweep"]][:2] == [0.05, 0.1]
+
+
+@pytest.mark.parametrize("no_color", [False, True])
+def test_the_terminal_table_colours_flagged_replies_unless_no_color(tmp_path: Path, no_color: bool) -> None:
+    import pty
+
+    path = tmp_path / "r.txt"
+    path.write_text("so sorry for your loss\nposting your dead son for likes is disgusting\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"} | ({"NO_COLOR": "1"} if no_color else {})
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([*GRIEFGUARD, "classify", str(path)], stdout=follower, stderr=subprocess.PIPE, env=env)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed: the command is done
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert proc.wait(timeout=60) == 0
+    assert b"posting your dead" in shown, "a table on a terminal"
+    assert (b"\x1b[" in shown) is not no_color

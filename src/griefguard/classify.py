@@ -272,13 +272,14 @@ def _progress(inputs: list[InputFile], enabled: bool) -> tuple[Any, Callable[[],
 
 def _writer(options: ClassifyOptions, inputs: list[InputFile], stream: IO[str]) -> Any:
     on_terminal = options.output is None and not options.discard and sys.stdout.isatty()
+    colour = on_terminal and not os.environ.get("NO_COLOR")  # https://no-color.org
     return make_writer(
         options.output_format,
         stream,
         extra_columns=[h for i in inputs for h in i.header if h != options.text_column],
         explain=options.explain,
         width=shutil.get_terminal_size().columns if on_terminal else None,
-        color=on_terminal,
+        color=colour,
         where_width=max((len(i.name) for i in inputs), default=8) + 7,
         thread=any(i.format == "jsonl" or options.parent_column in i.header or "parent_id" in i.header for i in inputs),
     )
