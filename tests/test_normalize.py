@@ -140,3 +140,10 @@ def test_batch_on_tricky_mixes() -> None:
     assert [batch.doc(i) for i in range(len(texts))] == [tokenize([t]).tokens for t in texts]
     assert batch.doc(7) == ["abc"]  # the batch's own separators are removed from replies
     assert fold("ＦＡＫＥ  ❤️") == "fake ❤"
+
+
+@pytest.mark.parametrize("text", ["a≠b", "x ≠ y", "\u1100\u200b\u1161", "a\u0338", "ok ≮ fine"])
+def test_folding_does_not_depend_on_the_batch(text: str) -> None:
+    """Accents are taken off the same way whatever else the batch holds (it once skipped the step for a batch
+    without accented letters, and "≠" decomposes into "=" and a combining stroke)."""
+    assert tokenize([text, "fåke"]).doc(0) == tokenize([text]).tokens == tokenize(["ok", text]).doc(1)

@@ -3,11 +3,15 @@ n-grams inside each token), with numpy alone.
 
 Training fits a `Vocabulary` here and transforms its data through the same `FeatureEngine` that scores, so
 training and scoring cannot disagree. The work is vectorised over the batch:
-1. `normalize.tokenize` turns the batch into one token stream with reply and sentence offsets;
-2. each token is mapped to an integer id with one dict lookup (a cache that canonicalises each distinct
-   token once; unknown tokens get 0);
+1. the batch becomes one token stream with reply and sentence offsets: `normalize.tokenize`, or for a batch of
+   `FeatureEngine.FAST_PATH_AT` replies or more `chunks.tokenize`, the same tokens read through a cache of
+   whitespace-separated chunks;
+2. each token gets an integer id (unknown tokens 0): from the chunk cache, each distinct chunk's ids are kept
+   (`chunks.ChunkIds`) and a batch's are gathered with array indexing; otherwise each token is one dict lookup
+   (a cache that canonicalises each distinct token once);
 3. an n-gram is the integer sum(id_k * base**(n-1-k)), formed with array arithmetic on the id stream and
-   found in the sorted array of known n-gram keys with `np.searchsorted` (no strings are built);
+   found among the known n-gram keys (`vocabulary.NgramLookup`: a hash table built once per vocabulary, or
+   `np.searchsorted` until it is worth building; no strings are built);
 4. term counts, sublinear TF, IDF and the L2 norm come from one sort and `np.bincount` over row offsets.
 A reply's sentences are just other offsets over the same token stream. With a character block, the cache maps
 each distinct token to its list of known character n-grams once; each occurrence's grams are then gathered
@@ -21,113 +25,40 @@ import itertools
 import re
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import compress, repeat
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from griefguard.normalize import DOC_MARK, SENTENCE_MARK, Layout, Tokens, canonicalizer, tokenize
+from griefguard.normalize import (
+    DOC_MARK,
+    DOC_TYPE,
+    SENTENCE_MARK,
+    SENTENCE_TYPE,
+    Layout,
+    Tokens,
+    canonicalizer,
+    tokenize,
+)
+from griefguard.vocabulary import CharVocabulary, NgramLookup, Vocabulary, char_grams
+
+if TYPE_CHECKING:
+    from griefguard.chunks import ChunkIds, ChunkTable
 
 __all__ = [
+    "MAX_COLLAPSED",
     "CharVocabulary",
     "Encoded",
     "FeatureEngine",
     "Rows",
     "Vocabulary",
+    "char_grams",
     "fit_char_vocabulary",
     "fit_vocabulary",
+    "known_collapsed",
     "most_critical_sentences",
 ]
-
-
-@dataclass(frozen=True)
-class Vocabulary:
-    """The n-grams a model knows: its tokens (id = index + 1; 0 means unknown) and, for each n from
-    `min_n` to `max_n`, the sorted integer keys of its known n-grams. Feature indices run through the
-    n-grams of each length in turn, in key order."""
-
-    normalizer: str
-    min_n: int
-    max_n: int
-    tokens: list[str]
-    keys: list[np.ndarray]  # keys[n - min_n]: sorted int64 keys of the known n-grams of length n
-    negation_scope: int = 0
-
-    def __post_init__(self) -> None:
-        canonicalizer(self.normalizer)  # validates the name
-        if self.negation_scope < 0:
-            raise ValueError("negation_scope must be 0 or more")
-        if not 1 <= self.min_n <= self.max_n:
-            raise ValueError(f"bad n-gram range ({self.min_n}, {self.max_n})")
-        if len(self.keys) != self.max_n - self.min_n + 1:
-            raise ValueError("one key array is needed for each n-gram length")
-        if self.base**self.max_n >= 2**62:
-            raise ValueError("vocabulary too large for integer n-gram keys")
-        for k in self.keys:
-            if k.dtype != np.int64 or k.ndim != 1 or (len(k) > 1 and not (np.diff(k) > 0).all()):
-                raise ValueError("n-gram keys must be strictly increasing int64 arrays")
-
-    @property
-    def base(self) -> int:
-        return len(self.tokens) + 1
-
-    @property
-    def n_features(self) -> int:
-        return int(sum(len(k) for k in self.keys))
-
-    @property
-    def offsets(self) -> list[int]:
-        """The first feature index of each n-gram length."""
-        return [0, *np.cumsum([len(k) for k in self.keys]).tolist()][:-1]
-
-    def decode(self, feature: int) -> list[str]:
-        """The tokens of a feature index."""
-        for n, (offset, keys) in enumerate(zip(self.offsets, self.keys, strict=True), start=self.min_n):
-            if feature < offset + len(keys):
-                key = int(keys[feature - offset])
-                ids = []
-                for _ in range(n):
-                    key, token_id = divmod(key, self.base)
-                    ids.append(token_id)
-                return [self.tokens[i - 1] for i in reversed(ids)]
-        raise IndexError(f"feature {feature} out of range ({self.n_features} features)")
-
-    def feature_names(self) -> list[str]:
-        """Every feature as its n-gram string ("so sorry"), in feature order."""
-        return [" ".join(self.decode(j)) for j in range(self.n_features)]
-
-
-def char_grams(token: str, min_n: int, max_n: int) -> list[str]:
-    """The character n-grams of a canonical token padded with a space on each side ("ok" -> " o", "ok", "k ")."""
-    padded = f" {token} "
-    return [padded[i : i + n] for n in range(min_n, max_n + 1) for i in range(len(padded) - n + 1)]
-
-
-@dataclass(frozen=True)
-class CharVocabulary:
-    """The character n-grams a model knows (`min_n` to `max_n` characters inside each space-padded canonical
-    token), sorted; a gram's feature index is its position, after all the word features."""
-
-    min_n: int
-    max_n: int
-    grams: list[str]
-    index: dict[str, int] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.min_n <= self.max_n:
-            raise ValueError(f"bad character n-gram range ({self.min_n}, {self.max_n})")
-        if any(a >= b for a, b in zip(self.grams, self.grams[1:], strict=False)):
-            raise ValueError("character n-grams must be sorted and distinct")
-        object.__setattr__(self, "index", {g: j for j, g in enumerate(self.grams)})
-
-    @property
-    def n_features(self) -> int:
-        return len(self.grams)
-
-    def features_of(self, token: str) -> list[int]:
-        """The known character n-grams of a canonical token, as feature positions (with repeats)."""
-        get = self.index.get
-        return [j for g in char_grams(token, self.min_n, self.max_n) if (j := get(g)) is not None]
 
 
 @dataclass(frozen=True)
@@ -279,14 +210,23 @@ def _segments(starts: np.ndarray) -> np.ndarray:
     return np.repeat(np.arange(len(starts) - 1, dtype=np.int64), np.diff(starts))
 
 
-def _ngram_keys(ids: np.ndarray, seg: np.ndarray, n: int, base: int) -> tuple[np.ndarray, np.ndarray]:
-    """(start position, key) of every n-gram of known tokens that stays inside one segment."""
+def _ngram_keys(
+    ids: np.ndarray, seg: np.ndarray, n: int, base: int, shorter: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(start position, key) of every n-gram of known tokens that stays inside one segment.
+
+    With `shorter` (whether the known (n - 1)-grams include the one at each position), only the n-grams whose two
+    (n - 1)-grams are both known: the others cannot be known n-grams of a vocabulary closed under them."""
     span = len(ids) - n + 1
     if span <= 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     ok = seg[:span] == seg[n - 1 :]
-    for k in range(n):
-        ok &= ids[k : k + span] > 0
+    if shorter is not None:
+        ok &= shorter[:span]
+        ok &= shorter[1 : span + 1]
+    else:
+        for k in range(n):
+            ok &= ids[k : k + span] > 0
     where = np.flatnonzero(ok)
     key = ids[where]
     for k in range(1, n):
@@ -300,6 +240,7 @@ class FeatureEngine:
     for any batch of replies or their sentences."""
 
     CACHE_LIMIT = 500_000  # distinct tokens a token cache holds (memory stays bounded on an endless stream)
+    FAST_PATH_AT = 40  # replies in a batch from which `tokenize` goes through the chunk table
 
     def __init__(
         self,
@@ -326,20 +267,35 @@ class FeatureEngine:
         # One token cache: word ids alone, or (with a character block) word ids and character n-grams.
         self._ids = _TokenIds(vocabulary, self.CACHE_LIMIT, collapse_unknown) if chars is None else None
         self._types = _TokenTypes(vocabulary, chars, collapse_unknown) if chars is not None else None
+        self._chunk_ids: ChunkIds | None = None  # word ids per chunk type of the current chunk table
+        self._lookup = NgramLookup(vocabulary)
 
     @property
     def n_features(self) -> int:
         return self.vocabulary.n_features + (self.chars.n_features if self.chars is not None else 0)
 
     def tokenize(self, texts: Sequence[str]) -> Tokens:
-        return tokenize(texts, self.vocabulary.normalizer, self.vocabulary.negation_scope)
+        """The batch's tokens: through the chunk table (`chunks.tokenize`, the same tokens) from `FAST_PATH_AT`
+        replies on; a smaller batch takes `normalize.tokenize`, which costs less for a few replies."""
+        voc = self.vocabulary
+        if len(texts) < self.FAST_PATH_AT:
+            return tokenize(texts, voc.normalizer, voc.negation_scope)
+        from griefguard import chunks  # (loaded by the first large batch: a one-reply command never loads it)
+
+        return chunks.tokenize(texts, voc.normalizer, voc.negation_scope)
 
     def encode(self, tokens: Tokens) -> Encoded:
         """Each token's word id (0 for an unknown token) and type, and where replies and sentences start.
 
-        One dict lookup per token: the separators between replies and sentences are looked up too (as
-        negative ids), so the layout comes from the same pass.
+        Tokens given as chunk types are gathered from each chunk's ids; others take one dict lookup per token (the
+        separators between replies and sentences too, as negative ids). Either way the layout comes from the same
+        pass.
         """
+        if self._ids is not None and tokens.chunks is not None:
+            types = tokens.chunks.types
+            ids, lengths = self._chunk_ids_of(tokens.chunks.table).ids(types)
+            separators = np.flatnonzero(types <= SENTENCE_TYPE)
+            return Encoded(ids, None, Layout.from_lengths(lengths, separators, types[separators] == DOC_TYPE))
         if self._ids is not None:
             flat = np.fromiter(map(self._ids.__getitem__, tokens.flat), dtype=np.int64, count=len(tokens.flat))
             layout = Layout.from_marks(np.where(flat < 0, -flat, 0).astype(np.int8))
@@ -352,6 +308,16 @@ class FeatureEngine:
         layout = Layout.from_marks(np.where(types < 0, -types, 0).astype(np.int8))
         types = types[layout.keep]
         return Encoded(cache.word[types], types, layout, cache)
+
+    def _chunk_ids_of(self, table: ChunkTable) -> ChunkIds:
+        """The word ids of the chunk types of `table` (started again when the chunk table is)."""
+        chunk_ids = self._chunk_ids
+        if chunk_ids is None or chunk_ids.table is not table:
+            from griefguard.chunks import ChunkIds  # (loaded already: the tokens came from a chunk table)
+
+            assert self._ids is not None
+            chunk_ids = self._chunk_ids = ChunkIds(table, self._ids)
+        return chunk_ids
 
     def coverage(self, encoded: Encoded) -> np.ndarray:
         """The share of each reply's tokens that the model knows (0 for a reply with no tokens)."""
@@ -369,18 +335,23 @@ class FeatureEngine:
         seg = _segments(starts)
         voc = self.vocabulary
         found_rows, found_features = [], []
+        shorter = None  # whether the (n - 1)-gram at each position is known
         for n, offset, keys in zip(range(voc.min_n, voc.max_n + 1), voc.offsets, voc.keys, strict=True):
             if len(keys) == 0:
+                shorter = None
                 continue
-            where, key = _ngram_keys(ids, seg, n, voc.base)
+            where, key = _ngram_keys(ids, seg, n, voc.base, shorter if self._lookup.closed(n) else None)
             if n == 1 and voc.min_n == 1 and len(keys) == voc.base - 1:
                 position = key - 1  # every token is a known unigram: its key is its position
                 hit = np.ones(len(key), dtype=bool)
             else:
-                position = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
-                hit = keys[position] == key
+                position = self._lookup.find(n, key)
+                hit = position >= 0
             found_rows.append(seg[where[hit]])
             found_features.append(position[hit] + offset)
+            if n < voc.max_n:
+                shorter = np.zeros(len(ids), dtype=bool)
+                shorter[where[hit]] = True
         words = _tfidf(n_rows, found_rows, found_features, voc.n_features, self.idf, self.sublinear_tf)
         if self.chars is None or encoded.types is None or encoded.cache is None:
             return Rows(*words, n_rows, self.n_features)
@@ -454,15 +425,21 @@ def _tfidf(
     empty = np.zeros(0, dtype=np.int64)
     if not found_rows or not sum(len(r) for r in found_rows):
         return empty, empty, np.zeros(0)
-    pairs = np.concatenate(found_rows) * n_features + np.concatenate(found_features)
-    pairs.sort()
-    first = np.concatenate(([True], pairs[1:] != pairs[:-1]))
-    unique = pairs[first]
-    counts = np.diff(np.concatenate((np.flatnonzero(first), [len(pairs)])))
-    row, feature = np.divmod(unique, n_features)
+    shift = max(1, (n_features - 1).bit_length())  # a pair is row * 2**shift + feature
+    pairs = np.concatenate(found_rows) << shift
+    pairs |= np.concatenate(found_features)
+    pairs.sort(kind="stable")  # a merge sort: the pairs come in runs already ordered by row
+    first = np.empty(len(pairs), dtype=bool)
+    first[0] = True
+    np.not_equal(pairs[1:], pairs[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    unique = pairs[starts]
+    counts = np.diff(np.append(starts, len(pairs)))
+    row, feature = unique >> shift, unique & ((1 << shift) - 1)
     tf = counts.astype(np.float64)
     if sublinear_tf:
-        tf = np.log(tf) + 1.0
+        repeated = counts > 1  # (log(1) + 1 is 1: most terms occur once in their row)
+        tf[repeated] = np.log(tf[repeated]) + 1.0
     weight = tf * idf[feature]
     norm = np.sqrt(np.bincount(row, weight * weight, minlength=n_rows))
     return row, feature, weight / norm[row]

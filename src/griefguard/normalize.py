@@ -17,7 +17,8 @@ Optionally, the words in the scope of a negation ("nobody should be judged") get
 regular expressions, and returns the tokens end to end with the offsets of every reply and every sentence.
 Step 4 is applied per distinct token by whoever maps tokens to features (the feature engine caches it).
 Everything else here (`tokens`, `normalize`, `split_sentences`) is `tokenize` on a batch of one, so the
-model can never meet a spelling at scoring time that it could not have learned from.
+model can never meet a spelling at scoring time that it could not have learned from. `chunks.tokenize` is a
+faster path to exactly the same tokens for large batches (each whitespace-separated chunk tokenised once).
 """
 
 from __future__ import annotations
@@ -28,8 +29,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from itertools import compress, repeat
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from griefguard.chunks import ChunkedBatch
 
 __all__ = [
     "NEGATION_PREFIX",
@@ -102,21 +107,25 @@ _INVISIBLE = re.compile(
     "\U00013430-\U00013438\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
     "\U000e0100-\U000e01ef\U000f0000-\U000ffffd\U00100000-\U0010fffd]+"
 )
-# Letters that can carry accents (Latin, Greek, Cyrillic and their extensions, and combining marks).
-_MAY_HAVE_ACCENTS = re.compile("[\u00c0-\u052f\u1ab0-\u1aff\u1dc0-\u1fff\u20d0-\u20ff\ufe20-\ufe2f]")
 # Combining accents on letters ("fåke" -> "fake"), after canonical decomposition.
 _ACCENTS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 
 
 def _fold(text: str) -> str:
     """Unicode- and case-folded text (whitespace other than spaces already turned into spaces; the batch's
-    separators kept)."""
+    separators kept).
+
+    Every step works character by character or between spaces, so a reply folds the same in any batch and each
+    word the same inside a reply as on its own (the fast path in `chunks` relies on it). Accents are always taken
+    off through NFD and NFC: a text without an accented letter can still decompose ("≠" is "=" and a combining
+    stroke), and skipping that step for a batch without accents made one reply's tokens depend on the others.
+    """
     if text.isascii():
         return text.translate(_ASCII_TABLE).lower()
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)
     text = _LOOKALIKE.sub(lambda m: _LOOKALIKES[m.group()], text.casefold())
-    if not _MAY_HAVE_ACCENTS.search(text):  # emoji and other scripts without accents: nothing to take off
+    if text.isascii():  # NFD and NFC leave ASCII as it is
         return text
     return unicodedata.normalize("NFC", _ACCENTS.sub("", unicodedata.normalize("NFD", text)))
 
@@ -162,10 +171,20 @@ def _spaced_symbol(match: re.Match[str]) -> str:
 
 def _spaced(text: str) -> str:
     """Folded text with its tokens separated by spaces (separators kept as tokens of their own)."""
+    return _separated(_linked(text))
+
+
+def _linked(text: str) -> str:
+    """Folded text with each link replaced by `xurl` and its site's name."""
     if "://" in text:
         text = _URL_SCHEME.sub(_link, text)
     if "www." in text:
         text = _URL_WWW.sub(_link, text)
+    return text
+
+
+def _separated(text: str) -> str:
+    """Folded text with links replaced -> its tokens separated by spaces, quoted words marked."""
     if "'" in text:
         text = _SINGLE_QUOTED.sub(_mark_quoted, text)
     if '"' in text:
@@ -302,6 +321,7 @@ def canonicalizer(normalizer: str) -> Callable[[str], str]:
 
 DOC_MARK = 2  # `Tokens.flat` separator codes: between replies ...
 SENTENCE_MARK = 1  # ... and between sentences of a reply
+DOC_TYPE, SENTENCE_TYPE = 0, 1  # the separators' types in a chunk table (`chunks`)
 _MARKS = {_DOC: DOC_MARK, _SENT: SENTENCE_MARK}
 
 
@@ -335,14 +355,45 @@ class Layout:
             sentence_doc=np.concatenate(([0], np.cumsum(doc_mark))).astype(np.int64),
         )
 
+    @classmethod
+    def from_lengths(cls, lengths: np.ndarray, separators: np.ndarray, doc_mark: np.ndarray) -> Layout:
+        """From the entries of a batch given as runs of tokens: each entry's number of tokens (0 for a separator),
+        the entries that are separators, and which of those separate replies. The same as `from_marks` on the flat
+        entries the runs stand for."""
+        ends = np.cumsum(lengths)
+        n_tokens = int(ends[-1]) if len(ends) else 0
+        starts_at = (ends - lengths)[separators]  # the token position each separator starts a sentence at
+        keep = np.ones(n_tokens + len(separators), dtype=bool)
+        keep[starts_at + np.arange(len(separators))] = False
+        return cls(
+            keep=keep,
+            doc_starts=np.concatenate(([0], starts_at[doc_mark], [n_tokens])).astype(np.int64),
+            sentence_starts=np.concatenate(([0], starts_at, [n_tokens])).astype(np.int64),
+            sentence_doc=np.concatenate(([0], np.cumsum(doc_mark))).astype(np.int64),
+        )
 
-@dataclass(frozen=True)
+
 class Tokens:
     """Split tokens of a batch of replies (before `canonical_token`), end to end in `flat`, with a separator
-    entry between replies (NUL) and between sentences (SOH). `layout` and `tokens` give them without."""
+    entry between replies (NUL) and between sentences (SOH). `layout` and `tokens` give them without.
 
-    flat: list[str]
-    n_docs: int
+    The fast path (`chunks.tokenize`) gives the same tokens as chunk types (`chunks`), which the feature engine
+    reads directly; `flat` is then built from them only when asked for.
+    """
+
+    def __init__(self, flat: list[str] | None, n_docs: int, chunks: ChunkedBatch | None = None) -> None:
+        if flat is None and chunks is None:
+            raise ValueError("Tokens need their flat tokens or their chunks")
+        if flat is not None:
+            self.__dict__["flat"] = flat
+        self.n_docs = n_docs
+        self.chunks = chunks
+
+    @cached_property
+    def flat(self) -> list[str]:
+        """The tokens and separators end to end (built from the chunks when the batch came as chunks)."""
+        assert self.chunks is not None
+        return self.chunks.flat()
 
     def marks(self) -> np.ndarray:
         return np.fromiter(map(_MARKS.get, self.flat, repeat(0)), dtype=np.int8, count=len(self.flat))
