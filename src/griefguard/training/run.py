@@ -19,7 +19,7 @@ from griefguard.errors import DataError
 from griefguard.evaluation import evaluate_labeled, labeled_metrics, real_report
 from griefguard.metrics import best_f1_threshold, compute_metrics
 from griefguard.model_file import FORMAT_VERSION, POSITIVE_LABEL, ModelCard, ModelData, SentenceRule
-from griefguard.normalize import tokenize
+from griefguard.normalize import Tokens, tokenize
 from griefguard.scorer import Scorer
 from griefguard.training.augment import derived_rows
 from griefguard.training.data import Corpus
@@ -89,12 +89,21 @@ def export_model(
 
 
 def fit_model(
-    params: ModelParams, texts: list[str], y: np.ndarray, weight: np.ndarray, random_state: int = 0
+    params: ModelParams,
+    texts: list[str],
+    y: np.ndarray,
+    weight: np.ndarray,
+    random_state: int = 0,
+    tokens: Tokens | None = None,
+    docs: np.ndarray | None = None,
 ) -> tuple[FeatureEngine, Any]:
-    """The feature engine and classifier for `params`, fitted on all the given rows."""
-    tokens = tokenize(texts, params.normalizer, params.negation_scope)
-    engine = fit_engine(params, tokens)
-    X = engine.rows(engine.encode(tokens)).to_scipy()
+    """The feature engine and classifier for `params`, fitted on the given rows: all of `texts`, or the rows
+    `docs` of `tokens` already tokenised (the corpus cross-validation holds), with `y` and `weight` of those."""
+    if tokens is None:
+        tokens = tokenize(texts, params.normalizer, params.negation_scope)
+    engine = fit_engine(params, tokens, docs)
+    rows = engine.rows(engine.encode(tokens))
+    X = (rows if docs is None else rows.take(docs)).to_scipy()
     return engine, fit_classifier(params, X, y, weight, random_state)
 
 
@@ -219,7 +228,13 @@ def train(
     say("fitting the final model on all training rows")
     docs = cv.training_docs(chosen, np.arange(len(rows)))
     engine, classifier = fit_model(
-        chosen, [cv.texts[i] for i in docs], cv.y_all[docs], cv.weights(chosen)[docs], random_state
+        chosen,
+        cv.texts,
+        cv.y_all[docs],
+        cv.weights(chosen)[docs],
+        random_state,
+        tokens=cv.tokens(chosen.normalizer, chosen.negation_scope),
+        docs=docs,
     )
     card: ModelCard = {}
     model = export_model(chosen, engine, classifier, labels, threshold, card)
