@@ -9,10 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from griefguard.engine import CharVocabulary, FeatureEngine, Vocabulary, char_grams, fit_char_vocabulary, fit_vocabulary
+from griefguard.engine import CharVocabulary, FeatureEngine, Vocabulary, char_grams
 from griefguard.normalize import tokenize, tokens
 from griefguard.training.params import TfidfEngine
 from griefguard.training.search import STAGE_CHAR_FEATURES, STAGE_FEATURES, STAGE_NORMALIZER
+from griefguard.vocabulary_fit import fit_char_vocabulary, fit_vocabulary
 
 # Every setting the search space allows: the n-gram ranges and normalisers it tries, both TF scalings.
 RANGES = sorted(

@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 
 from griefguard import chunks, load_scorer
 from griefguard.byte_chunks import NON_ASCII_SPACE, SPACE, PackedTable, chunk_bounds, pack
-from griefguard.engine import Encoded, FeatureEngine, Rows, fit_vocabulary
+from griefguard.engine import Encoded, FeatureEngine, Rows
 from griefguard.key_table import KeyTable
 from griefguard.normalize import Tokens, tokenize
+from griefguard.vocabulary_fit import fit_vocabulary
 
 # Pieces the normaliser reads across whitespace, or that make chunks awkward: quotes of every kind, spaced and
 # dotted letters, links, mentions, emoji and joiners, invisible characters, negations, sentence ends, stretched and

@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from griefguard import Prediction, load_scorer
-from griefguard.model_file import SentenceRule
 from griefguard.normalize import sentence_texts, tokens
 from griefguard.scorer import Scorer
+from griefguard.sentences import SentenceRule
 
 SCORER = load_scorer()
 

@@ -15,8 +15,9 @@ from conftest import DATA, MODEL, MODELS, ROOT, SMALL_CORPUS, write_csv
 
 from griefguard.dataset import load_labeled
 from griefguard.metrics import compute_metrics
-from griefguard.model_file import SentenceRule, load_model
+from griefguard.model_file import load_model
 from griefguard.scorer import Scorer, load_scorer
+from griefguard.sentences import SentenceRule
 from griefguard.training import ModelParams, build_pipeline, load_corpus, save_outputs, train
 from griefguard.training.card import render_markdown
 from griefguard.training.run import export_model, fit_model

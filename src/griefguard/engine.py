@@ -1,8 +1,9 @@
 """The feature engine: a batch of replies -> the model's TF-IDF rows (word n-grams, and optionally character
 n-grams inside each token), with numpy alone.
 
-Training fits a `Vocabulary` here and transforms its data through the same `FeatureEngine` that scores, so
-training and scoring cannot disagree. The work is vectorised over the batch:
+Training fits a `Vocabulary` (`vocabulary_fit`) and transforms its data through the same `FeatureEngine` that
+scores, so training and scoring cannot disagree; the most critical sentence is in `sentences`. The work is
+vectorised over the batch:
 1. the batch becomes one token stream with reply and sentence offsets: `normalize.tokenize`, or for a batch of
    `FeatureEngine.FAST_PATH_AT` replies or more `chunks.tokenize`, the same tokens read through a cache of
    whitespace-separated chunks;
@@ -24,7 +25,7 @@ from __future__ import annotations
 import itertools
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import compress, repeat
 from typing import TYPE_CHECKING
@@ -54,10 +55,7 @@ __all__ = [
     "Rows",
     "Vocabulary",
     "char_grams",
-    "fit_char_vocabulary",
-    "fit_vocabulary",
     "known_collapsed",
-    "most_critical_sentences",
 ]
 
 
@@ -378,41 +376,6 @@ class FeatureEngine:
         return self.rows(self.encode(self.tokenize(texts)))
 
 
-def most_critical_sentences(
-    encoded: Encoded, critical: Callable[[np.ndarray], np.ndarray], docs: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each reply's most critical sentence, for the sentence rule (scoring and model selection both use this).
-
-    `critical(sentences)` gives the probability of critical of the given sentences (indices into the rows of
-    `FeatureEngine.rows(encoded, by="sentence")`); only sentences of replies with two or more non-empty ones
-    (and in `docs`, when given) are asked for. A sentence with no known word is no evidence: it scores 0.
-    Returns, per reply: the index of its most critical sentence among its sentence pieces (as
-    `normalize.sentence_texts` cuts it) and that sentence's probability, -1 and 0 for other replies; and the
-    number of its non-empty sentences.
-    """
-    layout, ids = encoded.layout, encoded.ids
-    n = len(layout.doc_starts) - 1
-    doc_of, starts = layout.sentence_doc, layout.sentence_starts
-    nonempty = np.diff(starts) > 0
-    counts = np.bincount(doc_of[nonempty], minlength=n)
-    index, score = np.full(n, -1, dtype=np.int64), np.zeros(n)
-    looked_at = nonempty & (counts[doc_of] >= 2)
-    if docs is not None:
-        looked_at &= np.isin(doc_of, docs)
-    candidates = np.flatnonzero(looked_at)
-    if not len(candidates):
-        return index, score, counts
-    p = np.array(critical(candidates), dtype=np.float64)
-    known = np.concatenate(([0], np.cumsum(ids > 0)))
-    p[(known[starts[candidates + 1]] - known[starts[candidates]]) == 0] = 0.0
-    owner = doc_of[candidates]
-    order = np.lexsort((-p, owner))  # by reply, most critical first
-    best = order[np.concatenate(([True], owner[order][1:] != owner[order][:-1]))]
-    index[owner[best]] = candidates[best] - np.searchsorted(doc_of, owner[best])  # minus the reply's first
-    score[owner[best]] = p[best]
-    return index, score, counts
-
-
 def _tfidf(
     n_rows: int,
     found_rows: list[np.ndarray],
@@ -443,119 +406,3 @@ def _tfidf(
     weight = tf * idf[feature]
     norm = np.sqrt(np.bincount(row, weight * weight, minlength=n_rows))
     return row, feature, weight / norm[row]
-
-
-# -- fitting (training) ----------------------------------------------------------------------------------
-
-
-def _fitted_docs(tokens: Tokens, docs: np.ndarray | None) -> tuple[list[str], np.ndarray, int]:
-    """The tokens to fit on (all replies, or only `docs`), each token's reply, and the number of replies."""
-    split = tokens.tokens
-    seg = _segments(tokens.layout.doc_starts)
-    if docs is None:
-        return split, seg, len(tokens)
-    chosen = np.zeros(len(tokens), dtype=bool)
-    chosen[docs] = True
-    inside = chosen[seg]
-    return list(compress(split, inside.tolist())), seg[inside], int(chosen.sum())
-
-
-def fit_vocabulary(
-    tokens: Tokens,
-    normalizer: str,
-    ngram_range: tuple[int, int],
-    min_df: int = 1,
-    negation_scope: int = 0,
-    docs: np.ndarray | None = None,
-) -> tuple[Vocabulary, np.ndarray]:
-    """The vocabulary (n-grams in at least `min_df` replies) and smooth IDF weights of a tokenised corpus.
-
-    `tokens` must come from `tokenize(texts, normalizer, negation_scope)`. The result is the same as
-    scikit-learn's TfidfVectorizer(min_df=min_df, smooth_idf=True) fitted with the analyzer "word n-grams of
-    the canonical tokens". With `docs`, only those replies of the batch are fitted on (cross-validation folds).
-    """
-    min_n, max_n = ngram_range
-    canonical = canonicalizer(normalizer)
-    distinct: dict[str, int] = {}
-    split, seg, n_docs = _fitted_docs(tokens, docs)
-    for token in dict.fromkeys(map(canonical, dict.fromkeys(split))):
-        distinct.setdefault(token, len(distinct) + 1)
-    cache = {t: distinct[canonical(t)] for t in dict.fromkeys(split)}
-    ids = np.fromiter(map(cache.__getitem__, split), dtype=np.int64, count=len(split))
-    base = len(distinct) + 1
-    if base**max_n >= 2**62:
-        raise ValueError("vocabulary too large for integer n-gram keys")
-    kept: list[tuple[int, np.ndarray, np.ndarray]] = []  # (n, ids of each kept n-gram [m, n], document frequency)
-    for n in range(min_n, max_n + 1):
-        where, key = _ngram_keys(ids, seg, n, base)
-        if not len(key):
-            kept.append((n, np.zeros((0, n), dtype=np.int64), np.zeros(0, dtype=np.int64)))
-            continue
-        order = np.lexsort((seg[where], key))
-        key, doc = key[order], seg[where][order]
-        new_pair = np.concatenate(([True], (key[1:] != key[:-1]) | (doc[1:] != doc[:-1])))
-        key = key[new_pair]
-        first = np.concatenate(([True], key[1:] != key[:-1]))
-        df = np.diff(np.concatenate((np.flatnonzero(first), [len(key)])))
-        unique = key[first]
-        keep = df >= min_df
-        gram_ids = np.zeros((int(keep.sum()), n), dtype=np.int64)
-        rest = unique[keep]
-        for k in range(n - 1, -1, -1):
-            rest, gram_ids[:, k] = np.divmod(rest, base)
-        kept.append((n, gram_ids, df[keep]))
-    # The model's tokens: those in some kept n-gram, in sorted order (stable across runs and machines).
-    old_tokens = list(distinct)
-    used = np.unique(np.concatenate([g.ravel() for _, g, _ in kept])) if kept else np.zeros(0, dtype=np.int64)
-    names = sorted(old_tokens[i - 1] for i in used.tolist())
-    new_id = np.zeros(base, dtype=np.int64)
-    new_id[[distinct[t] for t in names]] = np.arange(1, len(names) + 1)
-    new_base = len(names) + 1
-    keys, dfs = [], []
-    for n, gram_ids, df in kept:
-        key = np.zeros(len(gram_ids), dtype=np.int64)
-        for k in range(n):
-            key = key * new_base + new_id[gram_ids[:, k]]
-        order = np.argsort(key, kind="stable")
-        keys.append(key[order])
-        dfs.append(df[order])
-    vocabulary = Vocabulary(normalizer, min_n, max_n, names, keys, negation_scope)
-    df_all = np.concatenate(dfs) if dfs else np.zeros(0, dtype=np.int64)
-    idf = np.log((1.0 + n_docs) / (1.0 + df_all)) + 1.0
-    return vocabulary, idf
-
-
-def fit_char_vocabulary(
-    tokens: Tokens,
-    normalizer: str,
-    char_range: tuple[int, int],
-    min_df: int = 1,
-    docs: np.ndarray | None = None,
-) -> tuple[CharVocabulary, np.ndarray]:
-    """The character n-grams in at least `min_df` replies, and their smooth IDF weights.
-
-    The same as scikit-learn's TfidfVectorizer(min_df=min_df) fitted with the analyzer "character n-grams of
-    each space-padded canonical token" (`char_grams`).
-    """
-    canonical = canonicalizer(normalizer)
-    split, seg, n_docs = _fitted_docs(tokens, docs)
-    types: dict[str, int] = {}
-    type_of = np.fromiter((types.setdefault(t, len(types)) for t in split), dtype=np.int64, count=len(split))
-    gram_ids: dict[str, int] = {}
-    lists = [[gram_ids.setdefault(g, len(gram_ids)) for g in char_grams(canonical(t), *char_range)] for t in types]
-    length = np.array([len(x) for x in lists], dtype=np.int64)
-    ptr = np.concatenate(([0], np.cumsum(length)))
-    flat = np.fromiter((g for x in lists for g in x), dtype=np.int64, count=int(ptr[-1]))
-    occurrences = length[type_of]
-    within = np.arange(int(occurrences.sum()), dtype=np.int64) - np.repeat(
-        np.cumsum(occurrences) - occurrences, occurrences
-    )
-    grams = flat[np.repeat(ptr[type_of], occurrences) + within]
-    doc = np.repeat(seg, occurrences)
-    pairs = np.unique(doc * max(1, len(gram_ids)) + grams)
-    df = np.bincount(pairs % max(1, len(gram_ids)), minlength=len(gram_ids))
-    names = list(gram_ids)
-    kept = sorted(names[j] for j in np.flatnonzero(df >= min_df).tolist())
-    vocabulary = CharVocabulary(char_range[0], char_range[1], kept)
-    idf = np.log((1.0 + n_docs) / (1.0 + df[[gram_ids[g] for g in kept]])) + 1.0
-    return vocabulary, idf.astype(np.float64)

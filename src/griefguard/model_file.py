@@ -32,6 +32,7 @@ import numpy as np
 from griefguard.engine import CharVocabulary, Vocabulary
 from griefguard.errors import ModelError
 from griefguard.labels import CRITICAL
+from griefguard.sentences import SentenceRule
 from griefguard.thread import ThreadLayout, ThreadStage
 
 __all__ = [
@@ -55,41 +56,6 @@ MODEL_NAME = "griefguard.npz"
 LINKS = ("softmax", "ovr")  # multinomial logistic regression, or one-vs-rest with normalised probabilities
 POSITIVE_LABEL = CRITICAL  # the label that is scored and flagged
 MAX_UNPACKED_BYTES = 1 << 30  # refuse archives that would unpack to more than 1 GiB (zip bombs)
-
-
-@dataclass(frozen=True)
-class SentenceRule:
-    """In a reply of at least `min_sentences` sentences, a sentence scoring at least `gate` raises the reply's
-    critical probability `weight` of the way towards its own. Weight 0 means no rule."""
-
-    weight: float = 0.0
-    gate: float = 1.0
-    min_sentences: int = 2
-
-    @property
-    def active(self) -> bool:
-        return self.weight > 0.0
-
-    def apply(
-        self, probs: np.ndarray, worst: np.ndarray, sentences: np.ndarray, critical: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The rule on a batch: label probabilities of each reply, its most critical sentence's probability of
-        being critical and its number of (non-empty) sentences -> (new probabilities, which replies it raised).
-
-        A raised reply's other labels shrink in proportion, so its probabilities still sum to 1. The one
-        implementation of the rule: the scorer, model selection and the tests all call it.
-        """
-        if not self.active:
-            return probs, np.zeros(len(probs), dtype=bool)
-        whole = probs[:, critical]
-        raised = (sentences >= 2) & (sentences >= self.min_sentences) & (worst >= self.gate) & (worst > whole)
-        if not raised.any():
-            return probs, raised
-        new = whole + self.weight * (worst - whole)
-        scale = np.where(raised, (1.0 - new) / np.maximum(1.0 - whole, 1e-300), 1.0)
-        out = probs * scale[:, None]
-        out[:, critical] = np.where(raised, new, whole)
-        return out, raised
 
 
 class ModelCard(TypedDict, total=False):

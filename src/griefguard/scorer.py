@@ -19,11 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from griefguard.engine import FeatureEngine, Rows, most_critical_sentences
+from griefguard.engine import FeatureEngine, Rows
 from griefguard.explanations import EXPLAIN_FIELDS, Explanation, explain_scored
 from griefguard.labels import NEUTRAL
 from griefguard.model_file import POSITIVE_LABEL, ModelData, default_model_path, load_model
 from griefguard.normalize import Tokens
+from griefguard.sentences import most_critical_sentences
 from griefguard.thread import ThreadInputs
 
 __all__ = ["EXPLAIN_FIELDS", "Explanation", "Prediction", "Scorer", "load_scorer"]

@@ -10,9 +10,10 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from griefguard.engine import FeatureEngine, fit_char_vocabulary, fit_vocabulary
-from griefguard.model_file import SentenceRule
+from griefguard.engine import FeatureEngine
 from griefguard.normalize import Tokens, tokenize
+from griefguard.sentences import SentenceRule
+from griefguard.vocabulary_fit import fit_char_vocabulary, fit_vocabulary
 
 __all__ = ["ModelParams", "TfidfEngine", "build_pipeline", "fit_classifier", "fit_engine"]
 

@@ -18,9 +18,10 @@ from griefguard.engine import FeatureEngine
 from griefguard.errors import DataError
 from griefguard.evaluation import evaluate_labeled, labeled_metrics, real_report
 from griefguard.metrics import best_f1_threshold, compute_metrics
-from griefguard.model_file import FORMAT_VERSION, POSITIVE_LABEL, ModelCard, ModelData, SentenceRule
+from griefguard.model_file import FORMAT_VERSION, POSITIVE_LABEL, ModelCard, ModelData
 from griefguard.normalize import Tokens, tokenize
 from griefguard.scorer import Scorer
+from griefguard.sentences import SentenceRule
 from griefguard.training.augment import derived_rows
 from griefguard.training.data import Corpus
 from griefguard.training.params import ModelParams, fit_classifier, fit_engine

@@ -26,11 +26,12 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
 from griefguard.dataset import EVERYDAY_KINDS, HARD_KINDS
-from griefguard.engine import Encoded, FeatureEngine, most_critical_sentences
+from griefguard.engine import Encoded, FeatureEngine
 from griefguard.labels import BENIGN_ROLES
 from griefguard.metrics import best_f1_threshold, compute_metrics, roc_auc
-from griefguard.model_file import POSITIVE_LABEL, SentenceRule
+from griefguard.model_file import POSITIVE_LABEL
 from griefguard.normalize import Tokens, tokenize
+from griefguard.sentences import SentenceRule, most_critical_sentences
 from griefguard.training.data import TrainingRows
 from griefguard.training.params import ModelParams, fit_classifier, fit_engine
 

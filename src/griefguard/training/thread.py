@@ -24,7 +24,7 @@ from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
-from griefguard.engine import FeatureEngine, Rows, Vocabulary, fit_vocabulary
+from griefguard.engine import FeatureEngine, Rows, Vocabulary
 from griefguard.errors import DataError
 from griefguard.metrics import compute_metrics, roc_auc
 from griefguard.model_file import POSITIVE_LABEL
@@ -33,6 +33,7 @@ from griefguard.scorer import Scorer
 from griefguard.thread import ThreadInputs, ThreadLayout, ThreadStage, thread_features
 from griefguard.training.data import ThreadRows
 from griefguard.training.search import SIMPLER_WINS_WITHIN, moderation_threshold
+from griefguard.vocabulary_fit import fit_vocabulary
 
 __all__ = ["MAX_THREAD_FLAG_RATE", "ThreadParams", "ThreadSelection", "fit_thread_stage", "select_thread_stage"]
 
