@@ -57,6 +57,14 @@ def write_csv(path: Path, rows: list[tuple[str, ...]], header: tuple[str, ...] =
     return path
 
 
+@pytest.fixture(scope="session")
+def scorer():  # type: ignore[no-untyped-def]
+    """The bundled model, loaded once for the tests that only read it."""
+    from griefguard.scorer import load_scorer
+
+    return load_scorer(MODEL)
+
+
 @pytest.fixture
 def small_corpus(tmp_path: Path) -> Path:
     return write_csv(tmp_path / "small.csv", SMALL_CORPUS)

@@ -23,7 +23,6 @@ from griefguard.metrics import threshold_figures
 from griefguard.review import fit_threshold, highlight_spans
 from griefguard.review_app import MAX_BODY, create_review_app
 from griefguard.review_settings import ReviewSettings
-from griefguard.scorer import load_scorer
 
 LABELS = ("critical", "supportive", "neutral")
 GRIEFGUARD = [sys.executable, "-m", "griefguard"]
@@ -143,11 +142,6 @@ def test_the_fitted_threshold_is_the_sweep_of_the_decisions() -> None:
 
 
 # -- the API -------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def scorer():  # type: ignore[no-untyped-def]
-    return load_scorer(MODEL)
 
 
 def _app(scorer, folder: Path, token: str | None = None):  # type: ignore[no-untyped-def]
