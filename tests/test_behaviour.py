@@ -7,6 +7,8 @@ import pytest
 
 from griefguard import load_scorer
 
+pytestmark = pytest.mark.model  # the bundled model's behaviour: retrain when data/ changes
+
 SCORER = load_scorer()
 
 

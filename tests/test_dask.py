@@ -19,6 +19,8 @@ import griefguard.dask as gdask
 from griefguard.errors import InputError
 from griefguard.scorer import load_scorer
 
+pytestmark = pytest.mark.slow  # every test here starts a Dask cluster
+
 
 @pytest.fixture(scope="module")
 def client() -> Client:

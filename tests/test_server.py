@@ -118,6 +118,7 @@ def _start(port: int, *args: str) -> subprocess.Popen[str]:
     raise AssertionError(f"server did not become ready: {proc.communicate()[0]}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_the_real_server_answers_logs_and_shuts_down_gracefully(workers: str) -> None:
     port = _free_port()
@@ -258,6 +259,7 @@ def test_serve_on_a_port_in_use_is_one_line_before_loading(tmp_path: Path) -> No
     assert result.stderr.strip() == f"error: port {port} on 127.0.0.1 is already in use; choose another with --port"
 
 
+@pytest.mark.slow
 def test_the_real_server_refuses_huge_headers_stalled_bodies_and_too_many_connections() -> None:
     port = _free_port()
     proc = _start(port, "--max-connections", "4")
