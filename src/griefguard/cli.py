@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from griefguard import __version__
 from griefguard import cli_options as opt
+from griefguard.console import print_table, progress, warn
 from griefguard.errors import EXIT_FLAGGED, EXIT_USAGE, GriefguardError, InputError, Interrupted, OutputError, os_reason
 
 if TYPE_CHECKING:
@@ -44,18 +45,8 @@ def _root(
     """Flag critical replies to posts about a loss; let supportive and neutral ones through."""
 
 
-def warn(message: str) -> None:
-    sys.stderr.write(f"warning: {message}\n")
-
-
 def _missing_extra(what: str, needs: str, extra: str, exc: ImportError) -> GriefguardError:
     return GriefguardError(f'{what} needs {needs} ({exc.name} is missing): pip install "griefguard[{extra}]"')
-
-
-def _print_table(rows: list[tuple[str, ...]], stream: IO[str] | None = None) -> None:
-    from griefguard.metrics import text_table
-
-    (stream or sys.stdout).write(text_table(rows))
 
 
 def _input_format(value: opt.InputFormat) -> str | None:
@@ -259,7 +250,7 @@ def evaluate_cli(
     metrics = evaluate_labeled(scorer, data, threshold)
     if output is not None:
         write_text(output, json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
-    _print_table(metrics_table({str(path): metrics}))
+    print_table(metrics_table({str(path): metrics}))
     if sweep:
         sys.stdout.write(sweep_report(threshold_sweep(scorer, data, target_precision)))
     if errors:
@@ -280,23 +271,13 @@ def check_data_cli(
     from griefguard.dataset import check_files
 
     rows, problems = check_files(paths or [Path("data")], text_column, label_column)
-    _print_table(rows)
+    print_table(rows)
     if problems:
         for p in problems:
             sys.stderr.write(f"error: {p}\n")
         sys.stderr.write(f"{len(problems)} problems found\n")
         raise typer.Exit(EXIT_USAGE)
     sys.stderr.write("OK: every file passes every check\n")
-
-
-def _say(message: str) -> None:
-    """Training progress on stderr; warnings in red (plain where NO_COLOR is set or stderr is not a terminal)."""
-    if message.startswith("warning:"):
-        from rich.console import Console
-
-        Console(stderr=True, highlight=False).print(message, style="bold red", markup=False)
-    else:
-        sys.stderr.write(message + "\n")
 
 
 @app.command("train")
@@ -329,7 +310,7 @@ def train_cli(
     from griefguard.training.card import shortcut_table, summary_table
 
     check_output(model, "the model ", create_folder=True)  # now, not after minutes of training
-    say = None if quiet else _say
+    say = None if quiet else progress
     try:
         corpus = load_corpus(
             data,
@@ -350,8 +331,8 @@ def train_cli(
     except OSError as exc:
         raise OutputError(f"cannot write the model to {model}: {os_reason(exc)}") from None
     if not quiet:
-        _print_table(summary_table(result.card), sys.stderr)
-        _print_table(shortcut_table(result.card), sys.stderr)
+        print_table(summary_table(result.card), sys.stderr)
+        print_table(shortcut_table(result.card), sys.stderr)
         sys.stderr.write(f"trained in {result.card['training_seconds']} s\n")
     for path in written:
         sys.stdout.write(f"{path}\n")
