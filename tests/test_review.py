@@ -336,3 +336,23 @@ def test_decisions_train_a_model_with_extra(tmp_path: Path) -> None:
     assert sum(len(d) for d in corpus.train_files) == len(SMALL_CORPUS) + 4
     result = train(corpus, folds=3, search=False, params=ModelParams(min_df=1))
     assert result.model.thread is None, "too few thread decisions to cross-validate: replies are read alone"
+
+
+def test_the_page_fits_the_same_threshold_as_evaluate_sweep_on_the_decisions(scorer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from griefguard.evaluation import load_labeled_for, threshold_sweep
+
+    client = TestClient(_app(scorer, tmp_path), base_url="http://127.0.0.1:8123")
+    items = client.get("/review/api/queue").json()["items"]
+    verdicts = {
+        "it's just a dog, get over it": "critical",
+        "exactly lol": "critical",
+        "have some respect, she just lost her best friend": "supportive",
+        "what breed was he?": "neutral",
+        "Run free Biscuit, he was such a good boy": "critical",  # a moderator who disagrees with the model
+    }
+    for item in items:
+        client.post("/review/api/decide", json={"ids": [item["id"]], "label": verdicts[item["text"]]})
+    page = client.get("/review/api/fit?threshold=0.5&target=0.6").json()
+    terminal = threshold_sweep(scorer, load_labeled_for(scorer, tmp_path / "thread.decisions.csv"), 0.6)
+    assert page["decisions"] == terminal["replies"] == 5 and page["critical"] == terminal["critical"] == 3
+    assert page["reaching_target"] == terminal["lowest_threshold_reaching_it"]
