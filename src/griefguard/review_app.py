@@ -23,6 +23,7 @@ import sys
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -33,7 +34,7 @@ from griefguard.http_common import BodyLimit, install_error_handlers
 from griefguard.review import ReviewQueue, fit_threshold
 from griefguard.review_settings import ReviewSettings, check_token_for
 
-__all__ = ["MAX_BODY", "DecideRequest", "create_review_app", "review_files", "review_router", "run_review"]
+__all__ = ["MAX_BODY", "DecideRequest", "create_review_app", "mount_review", "review_files", "router", "run_review"]
 
 PREFIX = "/review"
 MAX_BODY = 64 * 1024  # bytes in one request body (a decision on up to 1,000 replies fits)
@@ -78,24 +79,21 @@ def _host_name(header: str) -> str:
     return header.rsplit(":", 1)[0] if ":" in header else header
 
 
-def _guard(token: str | None) -> Callable[[Request], None]:
-    """The check every review request passes: the token when there is one, else a loopback Host."""
-
-    def check(request: Request) -> None:
-        if token is None:
-            if _host_name(request.headers.get("host", "")) not in LOCAL_NAMES:
-                raise HTTPException(403, "the review page answers only requests to 127.0.0.1 (or give it a --token)")
-            return
-        given = request.cookies.get(TOKEN_COOKIE) or request.query_params.get("token") or ""
-        auth = request.headers.get("authorization", "")
-        if auth.lower().startswith("bearer "):
-            given = auth[7:].strip()
-        if not hmac.compare_digest(given.encode(), token.encode()):
-            raise HTTPException(
-                401, "a valid token is required: open the page with ?token=...", headers={"WWW-Authenticate": "Bearer"}
-            )
-
-    return check
+def _guard(request: Request) -> None:
+    """The check every review request passes: the app's review token when it has one, else a loopback Host."""
+    token = request.app.state.review_token
+    if token is None:
+        if _host_name(request.headers.get("host", "")) not in LOCAL_NAMES:
+            raise HTTPException(403, "the review page answers only requests to 127.0.0.1 (or give it a --token)")
+        return
+    given = request.cookies.get(TOKEN_COOKIE) or request.query_params.get("token") or ""
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        given = auth[7:].strip()
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        raise HTTPException(
+            401, "a valid token is required: open the page with ?token=...", headers={"WWW-Authenticate": "Bearer"}
+        )
 
 
 def _same_origin_json(request: Request) -> None:
@@ -107,90 +105,103 @@ def _same_origin_json(request: Request) -> None:
         raise HTTPException(403, "a decision must come from the review page itself")
 
 
-def review_router(get_queue: Callable[[], ReviewQueue | None], token: str | None = None) -> APIRouter:
-    """The page and its API under /review, for the queue `get_queue` returns (None while it is being built)."""
-    router = APIRouter(prefix=PREFIX, dependencies=[Depends(_guard(token))], include_in_schema=False)
+def _queue(request: Request) -> ReviewQueue:
+    """The app's review queue; 503 while it is built, or with the reason it could not be."""
+    state = request.app.state
+    if getattr(state, "review_error", None) is not None:
+        raise HTTPException(503, state.review_error)
+    if state.review_queue is None:
+        raise HTTPException(503, "the review queue is being prepared; try again in a moment")
+    return state.review_queue
 
-    def queue() -> ReviewQueue:
-        q = get_queue()
-        if q is None:
-            raise HTTPException(503, "the review queue is being prepared; try again in a moment")
-        return q
 
-    def page(request: Request) -> Response:
-        if "token" in request.query_params:  # keep the token in a cookie and take it out of the address bar
-            response: Response = RedirectResponse(f"{PREFIX}/", status_code=303)
-            response.set_cookie(
-                TOKEN_COOKIE, request.query_params["token"], httponly=True, samesite="strict", path=PREFIX
-            )
-            return response
-        return Response(_page_file("index.html"), media_type="text/html; charset=utf-8", headers=SECURITY_HEADERS)
+Queue = Annotated[ReviewQueue, Depends(_queue)]
+router = APIRouter(prefix=PREFIX, dependencies=[Depends(_guard)], include_in_schema=False)
 
-    router.add_api_route("/", page, methods=["GET"])
-    router.add_api_route("", lambda: RedirectResponse(f"{PREFIX}/", status_code=307), methods=["GET"])
 
-    @router.get("/static/{name}")
-    def static(name: str) -> Response:
-        if name not in STATIC:
-            raise HTTPException(404, "not found")
-        return Response(_page_file(name), media_type=STATIC[name], headers=SECURITY_HEADERS)
+@router.get("/")
+def page(request: Request) -> Response:
+    if "token" in request.query_params:  # keep the token in a cookie and take it out of the address bar
+        response: Response = RedirectResponse(f"{PREFIX}/", status_code=303)
+        response.set_cookie(TOKEN_COOKIE, request.query_params["token"], httponly=True, samesite="strict", path=PREFIX)
+        return response
+    return Response(_page_file("index.html"), media_type="text/html; charset=utf-8", headers=SECURITY_HEADERS)
 
-    @router.get("/api/queue")
-    def queue_items() -> JSONResponse:
-        q = queue()
-        body = {
-            "model": q.model_name,
-            "threshold": q.threshold,
-            "model_threshold": q.scorer.threshold,
-            "labels": list(q.scorer.labels),
-            "files": q.files,
-            "decisions_file": str(q.log.path),
-            "decisions": len(q.log),
-            "items": [q.entry(item) for item in q.items],
-        }
-        return JSONResponse(body, headers=SECURITY_HEADERS)
 
-    @router.get("/api/explain")
-    def explain(ids: str = Query(description="Comma-separated queue ids.", max_length=4000)) -> JSONResponse:
-        q = queue()
+@router.get("")
+def page_without_slash() -> RedirectResponse:
+    return RedirectResponse(f"{PREFIX}/", status_code=307)
+
+
+@router.get("/static/{name}")
+def static(name: str) -> Response:
+    if name not in STATIC:
+        raise HTTPException(404, "not found")
+    return Response(_page_file(name), media_type=STATIC[name], headers=SECURITY_HEADERS)
+
+
+@router.get("/api/queue")
+def queue_items(q: Queue) -> JSONResponse:
+    body = {
+        "model": q.model_name,
+        "threshold": q.threshold,
+        "model_threshold": q.scorer.threshold,
+        "labels": list(q.scorer.labels),
+        "files": q.files,
+        "decisions_file": str(q.log.path),
+        "decisions": len(q.log),
+        "items": [q.entry(item) for item in q.items],
+    }
+    return JSONResponse(body, headers=SECURITY_HEADERS)
+
+
+@router.get("/api/explain")
+def explain(q: Queue, ids: str = Query(description="Comma-separated queue ids.", max_length=4000)) -> JSONResponse:
+    try:
+        wanted = [int(i) for i in ids.split(",") if i.strip()]
+    except ValueError:
+        raise HTTPException(422, "ids must be comma-separated integers") from None
+    if len(wanted) > MAX_EXPLAIN:
+        raise HTTPException(413, f"at most {MAX_EXPLAIN} replies explained at once")
+    if any(not 0 <= i < len(q.items) for i in wanted):
+        raise HTTPException(404, "no such reply in the queue")
+    return JSONResponse({"explanations": [q.explanation(i) for i in wanted]}, headers=SECURITY_HEADERS)
+
+
+@router.post("/api/decide", dependencies=[Depends(_same_origin_json)], response_model=DecideResponse)
+def decide(body: DecideRequest, q: Queue) -> DecideResponse:
+    if body.label is not None and body.label not in q.scorer.labels:
+        raise HTTPException(422, f"unknown label {body.label!r}; expected {', '.join(q.scorer.labels)}")
+    if any(not 0 <= i < len(q.items) for i in body.ids):
+        raise HTTPException(404, "no such reply in the queue")
+    decided: dict[str, str | None] = {}
+    for i in dict.fromkeys(body.ids):
+        if str(i) in decided:
+            continue  # the same reply elsewhere in the queue, decided with it
         try:
-            wanted = [int(i) for i in ids.split(",") if i.strip()]
-        except ValueError:
-            raise HTTPException(422, "ids must be comma-separated integers") from None
-        if len(wanted) > MAX_EXPLAIN:
-            raise HTTPException(413, f"at most {MAX_EXPLAIN} replies explained at once")
-        if any(not 0 <= i < len(q.items) for i in wanted):
-            raise HTTPException(404, "no such reply in the queue")
-        return JSONResponse({"explanations": [q.explanation(i) for i in wanted]}, headers=SECURITY_HEADERS)
+            q.decide(i, body.label)
+        except OutputError as exc:
+            # Nothing is shown as saved that is not on disk: the page keeps the others' previous state.
+            raise HTTPException(507, f"{exc} (saved before the error: {sorted(map(int, decided))})") from None
+        for same in q.decided_ids(q.items[i].key):
+            decided[str(same)] = body.label
+    return DecideResponse(decided=decided, decisions=len(q.log))
 
-    @router.post("/api/decide", dependencies=[Depends(_same_origin_json)], response_model=DecideResponse)
-    def decide(body: DecideRequest) -> DecideResponse:
-        q = queue()
-        if body.label is not None and body.label not in q.scorer.labels:
-            raise HTTPException(422, f"unknown label {body.label!r}; expected {', '.join(q.scorer.labels)}")
-        if any(not 0 <= i < len(q.items) for i in body.ids):
-            raise HTTPException(404, "no such reply in the queue")
-        decided: dict[str, str | None] = {}
-        for i in dict.fromkeys(body.ids):
-            if str(i) in decided:
-                continue  # the same reply elsewhere in the queue, decided with it
-            try:
-                q.decide(i, body.label)
-            except OutputError as exc:
-                # Nothing is shown as saved that is not on disk: the page keeps the others' previous state.
-                raise HTTPException(507, f"{exc} (saved before the error: {sorted(map(int, decided))})") from None
-            for same in q.decided_ids(q.items[i].key):
-                decided[str(same)] = body.label
-        return DecideResponse(decided=decided, decisions=len(q.log))
 
-    @router.get("/api/fit")
-    def fit(
-        threshold: float = Query(ge=0.0, le=1.0, description="The threshold to measure."),
-        target: float = Query(0.9, ge=0.0, le=1.0, description="The precision to reach."),
-    ) -> JSONResponse:
-        return JSONResponse(fit_threshold(queue().log.decisions(), threshold, target), headers=SECURITY_HEADERS)
+@router.get("/api/fit")
+def fit(
+    q: Queue,
+    threshold: float = Query(ge=0.0, le=1.0, description="The threshold to measure."),
+    target: float = Query(0.9, ge=0.0, le=1.0, description="The precision to reach."),
+) -> JSONResponse:
+    return JSONResponse(fit_threshold(q.log.decisions(), threshold, target), headers=SECURITY_HEADERS)
 
-    return router
+
+def mount_review(app: FastAPI, token: str | None, queue: ReviewQueue | None = None) -> None:
+    """Serve the review page under /review in `app`: its queue is `app.state.review_queue` (None until built;
+    `app.state.review_error` says why it could not be), guarded by `token` (None: loopback requests only)."""
+    app.state.review_queue, app.state.review_error, app.state.review_token = queue, None, token
+    app.include_router(router)
 
 
 def create_review_app(queue: ReviewQueue, token: str | None = None) -> FastAPI:
@@ -198,10 +209,9 @@ def create_review_app(queue: ReviewQueue, token: str | None = None) -> FastAPI:
     from griefguard import __version__
 
     app = FastAPI(title="griefguard review", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.review_queue = queue
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limits={PREFIX: MAX_BODY})
-    app.include_router(review_router(lambda: app.state.review_queue, token))
+    mount_review(app, token, queue)
     app.add_api_route("/", lambda: RedirectResponse(f"{PREFIX}/", status_code=307), methods=["GET"])
     return app
 

@@ -320,10 +320,9 @@ def create_app(
     app.include_router(router)
     limits = {"/v1/": max_bytes}
     if review is not None:
-        from griefguard.review_app import MAX_BODY, PREFIX, review_router
+        from griefguard.review_app import MAX_BODY, PREFIX, mount_review
 
-        app.state.review_queue, app.state.review_error = None, None
-        app.include_router(review_router(lambda: _review_queue(app), review.token))
+        mount_review(app, review.token)
         limits[PREFIX] = MAX_BODY
     app.add_middleware(BodyLimit, limits=limits, json=("/v1/",))
     app.add_middleware(AccessLog, enabled=access_log)
@@ -338,12 +337,6 @@ def _build_review(app: FastAPI, review: ReviewSettings) -> None:
     except GriefguardError as exc:
         app.state.review_error = f"the review queue could not be built: {exc}"
         logging.getLogger("griefguard").error("error: %s", app.state.review_error)
-
-
-def _review_queue(app: FastAPI) -> Any:
-    if app.state.review_error is not None:
-        raise HTTPException(503, app.state.review_error)
-    return app.state.review_queue
 
 
 def app_from_environment() -> Any:
