@@ -792,3 +792,11 @@ def test_the_terminal_table_colours_flagged_replies_unless_no_color(tmp_path: Pa
     assert proc.wait(timeout=60) == 0
     assert b"posting your dead" in shown, "a table on a terminal"
     assert (b"\x1b[" in shown) is not no_color
+
+
+def test_help_shows_flags_without_placeholders_and_reflows_paragraphs() -> None:
+    result = run("classify", "--help", env={**os.environ, "COLUMNS": "100"})
+    flags = [line for line in result.stdout.splitlines() if "--whole-file" in line or "--explain" in line]
+    assert flags and not any("<bool>" in line for line in flags)
+    train = run("train", "--help", env={**os.environ, "COLUMNS": "100"}).stdout
+    assert "SET/train.csv" in train and 'pip install "griefguard[train]"' in train

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # a docstring's paragraphs are reflowed to the terminal, not broken where typed
     no_args_is_help=True,
     context_settings={"max_content_width": 100},
     help="Flag critical replies to posts about a loss; let supportive and neutral ones through.",

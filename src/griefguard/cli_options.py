@@ -191,7 +191,7 @@ TargetPrecisionOption = Annotated[
 # -- train -----------------------------------------------------------------------------------------------
 
 DataOption = Annotated[
-    Path, typer.Option("--data", help="Data folder: train.csv, test.csv, <set>/train.csv, <set>/test.csv, real/.")
+    Path, typer.Option("--data", help="Data folder: train.csv, test.csv, SET/train.csv, SET/test.csv, real/.")
 ]
 TrainOption = Annotated[
     list[Path] | None,
