@@ -72,6 +72,14 @@ def _page_file(name: str) -> bytes:
     return resources.files("griefguard").joinpath("review_page", name).read_bytes()
 
 
+def _shown(path: Path) -> str:
+    """A path as the moderator typed it: relative to the folder the page was started in, when it is below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _host_name(header: str) -> str:
     """The host of a Host header, without the port ("[::1]:8000" -> "[::1]")."""
     if header.startswith("["):
@@ -148,7 +156,7 @@ def queue_items(q: Queue) -> JSONResponse:
         "model_threshold": q.scorer.threshold,
         "labels": list(q.scorer.labels),
         "files": q.files,
-        "decisions_file": str(q.log.path),
+        "decisions_file": _shown(q.log.path),
         "decisions": len(q.log),
         "items": [q.entry(item) for item in q.items],
     }

@@ -433,6 +433,7 @@
     document.addEventListener("keydown", onKey);
     setThreshold(queue.threshold);
     applyFilters();
+    await refreshFit();
     document.body.dataset.ready = "true";
   }
 
