@@ -35,7 +35,6 @@ __all__ = [
     "LabeledData",
     "check_files",
     "counts_rows",
-    "counts_table",
     "find_problems",
     "load_labeled",
     "near_duplicates",
@@ -359,7 +358,8 @@ def find_problems(datasets: Sequence[LabeledData]) -> list[str]:
 
 
 def counts_rows(datasets: Sequence[LabeledData]) -> list[tuple[str, ...]]:
-    """Rows per label, kind and context for each file, a header row first: (what, count (share) per file)."""
+    """Rows per label, kind and context for each file, a header row first: (what, count (share) per file), for
+    `check-data`'s table."""
     paths = [d.path.resolve() for d in datasets]
     common = Path(os.path.commonpath([p.parent for p in paths])) if paths else Path()
     rows: list[tuple[str, ...]] = [("rows", *(p.relative_to(common).as_posix() for p in paths))]
@@ -380,13 +380,6 @@ def counts_rows(datasets: Sequence[LabeledData]) -> list[tuple[str, ...]]:
     contexts = sorted({e.context for d in datasets for e in d.examples if e.context})
     add("context", contexts, lambda e: e.context)
     return rows
-
-
-def counts_table(datasets: Sequence[LabeledData]) -> str:
-    """The counts as a Markdown table (the datasheet's table)."""
-    header, *body = counts_rows(datasets)
-    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in body])
 
 
 def check_files(

@@ -14,7 +14,7 @@ import io
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -192,7 +192,3 @@ class DecisionLog:
         except OSError as exc:
             raise OutputError(f"cannot save the decision to {self.path}: {exc.strerror or exc}") from None
         self._clean_end = True
-
-    def as_dicts(self) -> list[dict[str, object]]:
-        """Every decision as a dict of the file's columns."""
-        return [asdict(d) for d in self.decisions()]

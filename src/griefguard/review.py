@@ -2,7 +2,7 @@
 moderator's decisions beside them (what `griefguard review` serves; the page is in `review_app`).
 
 Replies are scored once, when the queue is built; explanations (the terms that raised and lowered a score, and
-where they are in the text) are computed when the page asks for them, a screenful at a time, and kept.
+where they are in the text) are computed when the page asks for them, a screenful at a time in one pass, and kept.
 """
 
 from __future__ import annotations
@@ -199,22 +199,33 @@ class ReviewQueue:
             "decision": None if decision is None else decision.label,
         }
 
-    def explanation(self, index: int) -> dict[str, Any]:
-        """The terms behind a reply's score, with their places in its text (computed once, then kept)."""
+    def explanations(self, indices: list[int]) -> list[dict[str, Any]]:
+        """The terms behind each reply's score, with their places in its text: those not asked for before are
+        explained together in one scoring pass, then kept."""
         with self._lock:
-            cached = self._explained.get(index)
-        if cached is not None:
-            return cached
-        item = self.items[index]
-        e = self.scorer.explain(item.text, 6, parent=item.parent or None, post=item.post or None)
-        out = {
-            "id": index,
-            **e.fields(),
-            "spans": highlight_spans(item.text, e.raising, e.lowering),
-        }
+            missing = list(dict.fromkeys(i for i in indices if i not in self._explained))
+        if missing:
+            items = [self.items[i] for i in missing]
+            predictions = self.scorer.predict(
+                [item.text for item in items],
+                parents=[item.parent for item in items],
+                posts=[item.post for item in items],
+                explain=True,
+                top=6,
+            )
+            fresh = {}
+            for item, p in zip(items, predictions, strict=True):
+                e = p.explanation
+                assert e is not None
+                fresh[item.index] = {
+                    "id": item.index,
+                    **e.fields(),
+                    "spans": highlight_spans(item.text, e.raising, e.lowering),
+                }
+            with self._lock:
+                self._explained.update(fresh)
         with self._lock:
-            self._explained[index] = out
-        return out
+            return [self._explained[i] for i in indices]
 
     def decide(self, index: int, label: str | None) -> Decision | None:
         """Record the moderator's label for a reply (None takes it back); durable when this returns."""

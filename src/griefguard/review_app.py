@@ -173,7 +173,7 @@ def explain(q: Queue, ids: str = Query(description="Comma-separated queue ids.",
         raise HTTPException(413, f"at most {MAX_EXPLAIN} replies explained at once")
     if any(not 0 <= i < len(q.items) for i in wanted):
         raise HTTPException(404, "no such reply in the queue")
-    return JSONResponse({"explanations": [q.explanation(i) for i in wanted]}, headers=SECURITY_HEADERS)
+    return JSONResponse({"explanations": q.explanations(wanted)}, headers=SECURITY_HEADERS)
 
 
 @router.post("/api/decide", dependencies=[Depends(_same_origin_json)], response_model=DecideResponse)
